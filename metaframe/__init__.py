@@ -1,0 +1,84 @@
+"""metaframe: one frozen, shared transformer encoder for many modalities, as plugins.
+
+``import metaframe`` is light: torch-dependent names are imported on first access, so the
+CLI's registry commands (``metaframe list-modalities``) never import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from metaframe_registry import (
+    ConfigError,
+    DuplicateModalityError,
+    MetaframeError,
+    ModalityManifest,
+    PluginLoadError,
+    ReadError,
+    RegistryError,
+    UnknownHeadError,
+    UnknownModalityError,
+)
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "TokenBatch": "metaframe.tokens",
+    "EncodedBatch": "metaframe.tokens",
+    "Tokenizer": "metaframe.protocols",
+    "FittableTokenizer": "metaframe.protocols",
+    "Head": "metaframe.protocols",
+    "Encoder": "metaframe.protocols",
+    "FrozenEncoder": "metaframe.encoder",
+    "EncoderIdentity": "metaframe.encoder",
+    "CheckpointError": "metaframe.encoder_checkpoint",
+    "MetaModel": "metaframe.model",
+    "Modality": "metaframe.modality",
+    "list_modalities": "metaframe.api",
+    "get_modality": "metaframe.api",
+    "build_tokenizer": "metaframe.api",
+    "build_head": "metaframe.api",
+    "list_heads": "metaframe.api",
+    "default_collate": "metaframe.collate",
+    "pad_sequences": "metaframe.collate",
+}
+
+__all__ = sorted(
+    [
+        "ConfigError",
+        "DuplicateModalityError",
+        "MetaframeError",
+        "ModalityManifest",
+        "PluginLoadError",
+        "ReadError",
+        "RegistryError",
+        "UnknownHeadError",
+        "UnknownModalityError",
+        *_LAZY,
+    ]
+)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metaframe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import build_head, build_tokenizer, get_modality, list_heads, list_modalities
+    from .collate import default_collate, pad_sequences
+    from .encoder import EncoderIdentity, FrozenEncoder
+    from .encoder_checkpoint import CheckpointError
+    from .model import MetaModel
+    from .modality import Modality
+    from .protocols import Encoder, FittableTokenizer, Head, Tokenizer
+    from .tokens import EncodedBatch, TokenBatch

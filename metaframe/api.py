@@ -1,0 +1,38 @@
+"""The public lookup functions: every modality and head goes through the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from metaframe_registry import PluginRecord, default_registry
+
+from .modality import Modality
+
+
+def list_modalities(include_errors: bool = False) -> list[str] | list[PluginRecord]:
+    """Names of installed modalities; with ``include_errors`` the full discovery records."""
+    registry = default_registry()
+    if include_errors:
+        return registry.modality_records()
+    return registry.modality_names()
+
+
+def get_modality(name: str) -> Modality:
+    """The modality called ``name``; an unknown name lists the installed ones."""
+    return Modality(default_registry().manifest(name))
+
+
+def build_tokenizer(name: str, embed_dim: int, **options: Any) -> torch.nn.Module:
+    return get_modality(name).build_tokenizer(embed_dim=embed_dim, **options)
+
+
+def list_heads() -> list[str]:
+    return list(default_registry().heads())
+
+
+def build_head(kind: str, embed_dim: int, **options: Any) -> torch.nn.Module:
+    """Build a registered head (``classification``, ``regression``, ``token``, ``embedding``, ...)."""
+    factory = default_registry().head(kind).load()
+    return factory(embed_dim=embed_dim, **options)

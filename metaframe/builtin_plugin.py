@@ -1,0 +1,22 @@
+"""The core's own hook plugin: built-in heads and encoder, registered like a third party's.
+
+Declared as the ``metaframe.plugins`` entry point ``builtin`` of the ``metaframe``
+distribution. Imports nothing heavy: factories are "module:attr" strings.
+"""
+
+from __future__ import annotations
+
+from metaframe_registry import hookimpl
+
+
+@hookimpl
+def metaframe_register_heads(register):  # type: ignore[no-untyped-def]
+    register("classification", "metaframe.heads:ClassificationHead", "logits from [CLS], mean or cls+max+mean pooling")
+    register("regression", "metaframe.heads:RegressionHead", "real values of any shape from a pooled vector")
+    register("token", "metaframe.heads:TokenHead", "per-token outputs for one modality's tokens")
+    register("embedding", "metaframe.heads:EmbeddingHead", "L2-normalised projection for retrieval")
+
+
+@hookimpl
+def metaframe_register_encoders(register):  # type: ignore[no-untyped-def]
+    register("vit", "metaframe.encoder:build_encoder", "frozen timm ViT blocks (presets or official checkpoints)")

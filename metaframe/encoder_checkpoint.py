@@ -1,0 +1,127 @@
+"""Reading encoder weights: the official layout, timm ViT state_dicts and our safetensors.
+
+Everything is normalised to the official key layout (``{i}.norm1.weight`` ... as saved from
+an ``nn.Sequential`` of timm Blocks) before shapes are inferred and checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from metaframe_registry import MetaframeError
+
+BLOCK_KEYS = (
+    "norm1.weight",
+    "norm1.bias",
+    "attn.qkv.weight",
+    "attn.qkv.bias",
+    "attn.proj.weight",
+    "attn.proj.bias",
+    "norm2.weight",
+    "norm2.bias",
+    "mlp.fc1.weight",
+    "mlp.fc1.bias",
+    "mlp.fc2.weight",
+    "mlp.fc2.bias",
+)
+METADATA_FORMAT = "metaframe.frozen_encoder/1"
+
+
+class CheckpointError(MetaframeError, ValueError):
+    """An encoder file that cannot be read or does not match the expected layout."""
+
+
+@dataclass
+class EncoderWeights:
+    """Blocks' tensors in official layout, plus what the file said about itself."""
+
+    state_dict: dict[str, torch.Tensor]
+    metadata: dict[str, str]
+    source_format: str  # "official" | "timm-vit" | "metaframe"
+
+
+def _unwrap(obj: Any, path: Path) -> Mapping[str, Any]:
+    for key in ("state_dict", "model", "module"):
+        if isinstance(obj, Mapping) and key in obj and isinstance(obj[key], Mapping):
+            obj = obj[key]
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{path}: expected a state_dict (a mapping of names to tensors), found {type(obj).__name__}")
+    return obj
+
+
+def read_encoder_file(path: str | Path) -> EncoderWeights:
+    """Load tensors from ``path`` (torch-saved or safetensors) in official key layout."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    metadata: dict[str, str] = {}
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                metadata = dict(fh.metadata() or {})
+                raw: Mapping[str, Any] = {k: fh.get_tensor(k) for k in fh.keys()}
+        except Exception as exc:  # noqa: BLE001
+            raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
+    else:
+        try:
+            raw = _unwrap(torch.load(path, map_location="cpu", weights_only=True), path)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise CheckpointError(
+                f"{path}: cannot be loaded with torch.load(weights_only=True) ({type(exc).__name__}: {exc}). "
+                "metaframe never unpickles arbitrary objects; convert the file to a plain state_dict."
+            ) from exc
+    raw = {k.removeprefix("module."): v for k, v in raw.items()}
+    non_tensors = [k for k, v in raw.items() if not isinstance(v, torch.Tensor)]
+    if non_tensors:
+        raise CheckpointError(f"{path}: entries that are not tensors: {', '.join(non_tensors[:5])}")
+
+    if metadata.get("format") == METADATA_FORMAT:
+        return EncoderWeights(dict(raw), metadata, "metaframe")
+    if any(k.startswith("blocks.") for k in raw):
+        # timm VisionTransformer: keep only its blocks, drop patch embedding, cls, norm, head
+        blocks = {k.removeprefix("blocks."): v for k, v in raw.items() if k.startswith("blocks.")}
+        return EncoderWeights(blocks, metadata, "timm-vit")
+    return EncoderWeights(dict(raw), metadata, "official")
+
+
+def infer_shape(state_dict: Mapping[str, torch.Tensor], path: str | Path) -> tuple[int, int, float]:
+    """(embed_dim, depth, mlp_ratio) from the tensors' shapes."""
+    indices = {int(m.group(1)) for k in state_dict if (m := re.match(r"^(\d+)\.", k))}
+    if not indices or "0.norm1.weight" not in state_dict:
+        sample = ", ".join(list(state_dict)[:5]) or "none"
+        raise CheckpointError(
+            f"{path}: no transformer blocks found (expected keys like '0.norm1.weight' or 'blocks.0.norm1.weight'; "
+            f"found: {sample})"
+        )
+    depth = max(indices) + 1
+    embed_dim = state_dict["0.norm1.weight"].shape[0]
+    fc1 = state_dict.get("0.mlp.fc1.weight")
+    mlp_ratio = fc1.shape[0] / embed_dim if fc1 is not None else 4.0
+    return embed_dim, depth, mlp_ratio
+
+
+def key_diff(expected: Mapping[str, torch.Size], found: Mapping[str, torch.Tensor], limit: int = 10) -> str:
+    """A readable report of missing, unexpected and mis-shaped keys ('' when they agree)."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    misshaped = [
+        f"{k}: expected {tuple(expected[k])}, found {tuple(found[k].shape)}"
+        for k in expected
+        if k in found and tuple(found[k].shape) != tuple(expected[k])
+    ]
+    lines = []
+    for title, items in (("missing keys", missing), ("unexpected keys", unexpected), ("mis-shaped keys", misshaped)):
+        if items:
+            shown = items[:limit]
+            more = f" … and {len(items) - limit} more" if len(items) > limit else ""
+            lines.append(f"  {title} ({len(items)}): " + ", ".join(shown) + more)
+    return "\n".join(lines)

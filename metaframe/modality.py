@@ -1,0 +1,76 @@
+"""A handle on one installed modality: read, collate and build its tokenizer.
+
+Every modality — built-in or third-party — is reached through this one class, built from
+the manifest that discovery found; the plugin's code is imported on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+
+from metaframe_registry import ModalityManifest, ReadError, resolve
+
+from .collate import default_collate
+
+
+class Modality:
+    def __init__(self, manifest: ModalityManifest) -> None:
+        self.manifest = manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    def __repr__(self) -> str:
+        return f"Modality({self.name!r} from {self.manifest.distribution} {self.manifest.version})"
+
+    def _resolve(self, field: str) -> Callable[..., Any]:
+        reference = getattr(self.manifest, field)
+        if reference is None:
+            raise NotImplementedError(f"modality {self.name!r} ({self.manifest.distribution}) provides no {field}")
+        return resolve(reference)
+
+    def read(self, source: Any, **options: Any) -> Any:
+        """Read one sample from a path or an in-memory object (reader options override the manifest's)."""
+        reader = self._resolve("reader")
+        merged = {**self.manifest.reader_options, **options}
+        try:
+            return reader(source, **merged)
+        except ReadError:
+            raise
+        except FileNotFoundError as exc:
+            raise ReadError(source, f"file not found ({exc.strerror or exc})") from exc
+        except IsADirectoryError as exc:
+            raise ReadError(source, "is a directory, expected a file") from exc
+
+    def collate(self, samples: Sequence[Any]) -> Any:
+        if self.manifest.collate is None:
+            return default_collate(samples)
+        return self._resolve("collate")(list(samples))
+
+    def load(self, sources: Iterable[Any], **options: Any) -> Any:
+        """Read several sources and collate them into one batch."""
+        return self.collate([self.read(s, **options) for s in sources])
+
+    def build_tokenizer(self, embed_dim: int, **options: Any) -> torch.nn.Module:
+        """Build the tokenizer with the manifest's default options, overridden by ``options``."""
+        factory = self._resolve("tokenizer")
+        tokenizer = factory(embed_dim=embed_dim, **{**self.manifest.tokenizer_options, **options})
+        got = getattr(tokenizer, "embed_dim", None)
+        if got != embed_dim:
+            raise TypeError(
+                f"tokenizer of modality {self.name!r} ({self.manifest.tokenizer}) reports embed_dim={got!r}, "
+                f"expected {embed_dim}"
+            )
+        return tokenizer
+
+    def dataset(self, path: str | Path, **options: Any) -> Sequence[tuple[Any, Any]]:
+        """The plugin's dataset reader: ``(sample, target)`` pairs from one source file."""
+        return self._resolve("dataset")(path, **options)
+
+    def examples(self, directory: str | Path) -> list[Any]:
+        """Small valid inputs for checks and demos (see ModalityManifest.examples)."""
+        return list(self._resolve("examples")(Path(directory)))

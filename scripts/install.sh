@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install metaframe, its registry and every plugin in plugins/.
+# Usage: bash scripts/install.sh [--dev]     (--dev adds test and benchmark dependencies)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+"$VPY" -m pip install -q --upgrade pip setuptools wheel
+extras=""
+if [ "${1:-}" = "--dev" ]; then extras="[dev]"; fi
+args=(-e ./registry -e ".${extras}")
+for plugin in plugins/*/; do
+  if [ -f "$plugin/pyproject.toml" ]; then
+    if [ -n "$extras" ] && grep -q '^dev *=' "$plugin/pyproject.toml"; then
+      args+=(-e "${plugin%/}[dev]")
+    else
+      args+=(-e "${plugin%/}")
+    fi
+  fi
+done
+"$VPY" -m pip install -q --no-build-isolation "${args[@]}"
+echo "installed: registry, core and $(ls -d plugins/*/ | wc -l) plugin(s) into .venv"
