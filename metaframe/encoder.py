@@ -38,13 +38,16 @@ class EncoderIdentity:
     depth: int
     num_heads: int
     mlp_ratio: float
+    norm_eps: float
     sha256: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _make_block(embed_dim: int, num_heads: int, mlp_ratio: float) -> nn.Module:
+def _make_block(embed_dim: int, num_heads: int, mlp_ratio: float, norm_eps: float) -> nn.Module:
+    from functools import partial
+
     from timm.models.vision_transformer import Block
 
     return Block(
@@ -52,7 +55,7 @@ def _make_block(embed_dim: int, num_heads: int, mlp_ratio: float) -> nn.Module:
         num_heads,
         mlp_ratio=mlp_ratio,
         qkv_bias=True,
-        norm_layer=nn.LayerNorm,
+        norm_layer=partial(nn.LayerNorm, eps=norm_eps),
         act_layer=nn.GELU,
     )
 
@@ -72,6 +75,7 @@ class FrozenEncoder(nn.Module):
         num_heads: int,
         mlp_ratio: float = 4.0,
         preset: str | None = None,
+        norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         if embed_dim % num_heads:
@@ -80,8 +84,9 @@ class FrozenEncoder(nn.Module):
         self.depth = depth
         self.num_heads = num_heads
         self.mlp_ratio = mlp_ratio
+        self.norm_eps = norm_eps
         self.preset = preset or match_preset(embed_dim, depth, num_heads, mlp_ratio) or "custom"
-        self.blocks = nn.Sequential(*[_make_block(embed_dim, num_heads, mlp_ratio) for _ in range(depth)])
+        self.blocks = nn.Sequential(*[_make_block(embed_dim, num_heads, mlp_ratio, norm_eps) for _ in range(depth)])
         self.gradient_checkpointing = False
         self._sha256: str | None = None
         self.requires_grad_(False)
@@ -104,7 +109,8 @@ class FrozenEncoder(nn.Module):
         """Load blocks from the official .pth, a timm ViT state_dict or metaframe safetensors.
 
         Width and depth come from the tensors' shapes; heads from the file's metadata, the
-        argument, or width / 64 (the ViT convention). Keys are checked strictly.
+        argument, or width / 64 (the ViT convention). Keys are checked strictly. LayerNorm eps
+        is 1e-5 (CLIP / the official files) except for timm ViT state_dicts (timm uses 1e-6).
         """
         weights = read_encoder_file(path)
         embed_dim, depth, mlp_ratio = infer_shape(weights.state_dict, path)
@@ -112,8 +118,10 @@ class FrozenEncoder(nn.Module):
         preset = weights.metadata.get("preset") or None
         if preset is not None and preset in PRESETS and preset != match_preset(embed_dim, depth, heads, mlp_ratio):
             preset = None
+        default_eps = 1e-6 if weights.source_format == "timm-vit" else 1e-5
+        norm_eps = float(weights.metadata.get("norm_eps", default_eps))
         with torch.device("meta"):
-            encoder = cls(embed_dim, depth, heads, mlp_ratio, preset=preset)
+            encoder = cls(embed_dim, depth, heads, mlp_ratio, preset=preset, norm_eps=norm_eps)
         expected = {k: v.shape for k, v in encoder.blocks.state_dict().items()}
         diff = key_diff(expected, weights.state_dict)
         if diff:
@@ -167,7 +175,13 @@ class FrozenEncoder(nn.Module):
     @property
     def identity(self) -> EncoderIdentity:
         return EncoderIdentity(
-            self.preset, self.embed_dim, self.depth, self.num_heads, self.mlp_ratio, self.weights_sha256()
+            self.preset,
+            self.embed_dim,
+            self.depth,
+            self.num_heads,
+            self.mlp_ratio,
+            self.norm_eps,
+            self.weights_sha256(),
         )
 
     def save(self, path: str | Path) -> EncoderIdentity:
@@ -182,6 +196,7 @@ class FrozenEncoder(nn.Module):
             "depth": str(identity.depth),
             "num_heads": str(identity.num_heads),
             "mlp_ratio": str(identity.mlp_ratio),
+            "norm_eps": repr(identity.norm_eps),
             "sha256": identity.sha256,
             "identity": json.dumps(identity.to_dict()),
         }
@@ -191,7 +206,10 @@ class FrozenEncoder(nn.Module):
         return identity
 
     def extra_repr(self) -> str:
-        return f"preset={self.preset}, embed_dim={self.embed_dim}, depth={self.depth}, num_heads={self.num_heads}"
+        return (
+            f"preset={self.preset}, embed_dim={self.embed_dim}, depth={self.depth}, "
+            f"num_heads={self.num_heads}, norm_eps={self.norm_eps}"
+        )
 
 
 def build_encoder(preset: str = "base", checkpoint: str | Path | None = None, seed: int | None = 0) -> FrozenEncoder:

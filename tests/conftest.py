@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))  # tests/distributions.py
+
+
+def run_cli(*args: str, env_extra: dict[str, str] | None = None, pythonpath: Path | None = None, timeout: int = 120):
+    """Run the installed ``metaframe`` command as a user would, in a subprocess."""
+    env = dict(os.environ)
+    env.pop("METAFRAME_LOAD_PLUGINS", None)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH", "")]))
+    env.update(env_extra or {})
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "metaframe"), *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli
