@@ -1,0 +1,22 @@
+"""The conformance kit over every installed modality: a new plugin is checked the moment it is installed.
+
+Known failures are declared here with their reason (strict: when a plugin is fixed, its entry
+must go). Test ids read ``test_installed_modality_conforms[<modality>-<check>]``.
+"""
+
+from __future__ import annotations
+
+from metaframe.testing import parametrize_with_checks
+from metaframe.testing.parametrize import installed_modalities
+
+KNOWN_FAILURES: dict[str, dict[str, str]] = {}
+
+
+@parametrize_with_checks(xfail=KNOWN_FAILURES)
+def test_installed_modality_conforms(modality, check):
+    check(modality)
+
+
+def test_the_reference_plugin_is_among_the_checked_modalities():
+    # guards against an empty parametrisation silently checking nothing
+    assert "image" in installed_modalities()
