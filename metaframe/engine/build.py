@@ -1,0 +1,114 @@
+"""From a config to modules: the frozen encoder, the tokenizers and heads, the MetaModel."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from metaframe_registry import ConfigError
+
+from metaframe.encoder import FrozenEncoder
+from metaframe.model import MetaModel
+
+from .config import EncoderConfig, TrainConfig
+
+
+def build_encoder(cfg: EncoderConfig) -> FrozenEncoder:
+    """Checkpoint if given; else a custom shape or a preset, randomly initialised with ``seed``."""
+    if cfg.checkpoint:
+        encoder = FrozenEncoder.load(cfg.checkpoint)
+    elif cfg.embed_dim is not None:
+        assert cfg.depth is not None and cfg.num_heads is not None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            encoder = FrozenEncoder(cfg.embed_dim, cfg.depth, cfg.num_heads)
+    else:
+        try:
+            encoder = FrozenEncoder.from_preset(cfg.preset, seed=cfg.seed)
+        except KeyError as exc:
+            raise ConfigError(f"encoder.preset: {cfg.preset!r} — {exc.args[0]}") from None
+    encoder.gradient_checkpointing = cfg.activation_checkpointing
+    return encoder
+
+
+def head_options(config: TrainConfig, name: str, label_maps: dict[str, list[Any]], shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    head = config.heads[name]
+    options = dict(head.options)
+    if head.resolved_task == "classification":
+        options.setdefault("num_classes", len(label_maps[head.target]))
+    elif head.kind == "regression":
+        shape = shapes.get(head.target, ())
+        options.setdefault("out_shape", list(shape) if shape else 1)
+    return options
+
+
+def build_model(
+    config: TrainConfig,
+    encoder: torch.nn.Module,
+    label_maps: dict[str, list[Any]],
+    shapes: dict[str, tuple[int, ...]],
+) -> MetaModel:
+    """Tokenizers and heads through the registry, around the shared ``encoder``."""
+    from metaframe.api import build_head, get_modality
+
+    dim = int(getattr(encoder, "embed_dim"))
+    tokenizers = {}
+    for name, mcfg in config.modalities.items():
+        try:
+            tokenizers[name] = get_modality(name).build_tokenizer(embed_dim=dim, **mcfg.tokenizer)
+        except TypeError as exc:
+            raise ConfigError(f"modalities.{name}.tokenizer: {mcfg.tokenizer} — {exc}") from None
+    heads = {}
+    for name, hcfg in config.heads.items():
+        try:
+            heads[name] = build_head(hcfg.kind, embed_dim=dim, **head_options(config, name, label_maps, shapes))
+        except TypeError as exc:
+            raise ConfigError(f"heads.{name}: {hcfg.kind} head options {hcfg.options} — {exc}") from None
+    return MetaModel(encoder, tokenizers, heads)
+
+
+def is_fittable(tokenizer: torch.nn.Module) -> bool:
+    return all(callable(getattr(tokenizer, a, None)) for a in ("fit", "fitted_state", "load_fitted_state"))
+
+
+def cosine_lambda(total_steps: int, warmup_steps: int, min_ratio: float, constant: bool = False):  # type: ignore[no-untyped-def]
+    """Learning-rate factor per step: linear warm-up, then cosine (or flat) to ``min_ratio``."""
+
+    def factor(step: int) -> float:
+        if warmup_steps and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if constant:
+            return 1.0
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def build_optimizer(config: TrainConfig, model: MetaModel) -> torch.optim.Optimizer:
+    """AdamW over the trainable parameters only (never the encoder's); no decay on vectors."""
+    params = list(model.trainable_parameters())
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = config.optimizer
+    groups = [
+        {"params": decay, "weight_decay": opt.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=opt.lr, betas=opt.betas, eps=opt.eps)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device: {name!r} — expected auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} — CUDA is not available on this machine (use cpu or auto)")
+    return device

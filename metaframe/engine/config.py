@@ -1,0 +1,265 @@
+"""The training configuration: one pydantic model, read from YAML, TOML or JSON.
+
+A bad field is a ``ConfigError`` naming the file, the field, the value and what is allowed,
+e.g. ``config.yaml: optimizer.lr: -1 — must be > 0``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from metaframe_registry import ConfigError
+
+Task = Literal["classification", "regression"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModalityConfig(_Strict):
+    """How one modality is read and tokenized."""
+
+    tokenizer: dict[str, Any] = Field(default_factory=dict, description="options for the plugin's tokenizer factory")
+    reader: dict[str, Any] = Field(default_factory=dict, description="options for the plugin's reader")
+    column: str | None = Field(None, description="manifest column holding this modality's path or value")
+
+
+class EncoderConfig(_Strict):
+    """The frozen encoder: a preset (random weights, seeded), a checkpoint, or a custom small shape."""
+
+    preset: str = "tiny"
+    checkpoint: str | None = Field(None, description="encoder weights (official .pth or metaframe safetensors)")
+    seed: int = 0
+    embed_dim: int | None = Field(None, gt=0, description="custom shape instead of a preset (with depth, num_heads)")
+    depth: int | None = Field(None, gt=0)
+    num_heads: int | None = Field(None, gt=0)
+    activation_checkpointing: bool = Field(False, description="recompute encoder activations in backward (less memory)")
+
+    @model_validator(mode="after")
+    def _custom_complete(self) -> "EncoderConfig":
+        custom = [self.embed_dim, self.depth, self.num_heads]
+        if any(v is not None for v in custom) and not all(v is not None for v in custom):
+            raise ValueError("a custom encoder needs embed_dim, depth and num_heads together")
+        return self
+
+
+class HeadConfig(_Strict):
+    """One head and the target it learns."""
+
+    kind: str = "classification"
+    target: str = Field("label", description="target name: 'label' for folders / datasets, else a manifest column")
+    task: Task | None = Field(None, description="classification or regression (default: from kind)")
+    options: dict[str, Any] = Field(default_factory=dict, description="extra options for the head factory")
+    loss_weight: float = Field(1.0, gt=0)
+
+    @property
+    def resolved_task(self) -> Task:
+        if self.task is not None:
+            return self.task
+        return "classification" if self.kind == "classification" else "regression"
+
+
+class DataConfig(_Strict):
+    """Where samples and targets come from.
+
+    ``train`` is a folder with one sub-folder per class, a ``.csv`` / ``.jsonl`` manifest, or
+    a file the modality's plugin reads as a dataset (``format: dataset``).
+    """
+
+    train: str | None = Field(None, description="training source (or pass samples to metaframe.train(train_data=...))")
+    val: str | None = Field(None, description="separate validation source (else split off val_fraction)")
+    val_fraction: float = Field(0.2, ge=0, lt=1)
+    split_seed: int = 0
+    format: Literal["auto", "folders", "manifest", "dataset"] = "auto"
+    path_column: str = Field("path", description="manifest column with the sample's path or value (one modality)")
+    target_column: str | None = Field(None, description="manifest column with the target (default: the head's target)")
+    dataset_options: dict[str, Any] = Field(default_factory=dict, description="options for Modality.dataset")
+    limit: int | None = Field(None, gt=0, description="use only the first N training samples (quick runs)")
+
+
+class OptimizerConfig(_Strict):
+    """AdamW; weight decay on matrices only."""
+
+    name: Literal["adamw"] = "adamw"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.05, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0)
+
+
+class ScheduleConfig(_Strict):
+    """Linear warm-up, then cosine decay to ``min_lr_ratio * lr``."""
+
+    name: Literal["cosine", "constant"] = "cosine"
+    warmup_steps: int = Field(0, ge=0)
+    min_lr_ratio: float = Field(0.0, ge=0, le=1)
+
+
+class TrainConfig(_Strict):
+    """Everything ``metaframe train`` needs. ``modality: NAME`` with top-level ``tokenizer`` /
+    ``reader`` is shorthand for ``modalities: {NAME: {tokenizer: …, reader: …}}``; ``head: {…}``
+    for ``heads: {target_name: {…}}``."""
+
+    modalities: dict[str, ModalityConfig] = Field(min_length=1)
+    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+    heads: dict[str, HeadConfig] = Field(default_factory=lambda: {"label": HeadConfig()})
+    data: DataConfig
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    epochs: int = Field(10, gt=0)
+    max_steps: int | None = Field(None, gt=0, description="stop after this many optimiser steps")
+    batch_size: int = Field(32, gt=0, description="global batch size (split across processes)")
+    grad_clip: float | None = Field(1.0, gt=0, description="max gradient norm; null = no clipping")
+    seed: int = 0
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps")
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    checkpoint_every: int | None = Field(None, gt=0, description="also checkpoint every N steps (default: each epoch)")
+    monitor: Literal["val_loss", "val_accuracy"] | None = Field(
+        None, description="what picks the best checkpoint (default: val_accuracy if classifying, else val_loss)"
+    )
+    output_dir: str = "runs/run"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "modality" in data:
+            if "modalities" in data:
+                raise ValueError("give either 'modality' or 'modalities', not both")
+            name = data.pop("modality")
+            entry = {k: data.pop(k) for k in ("tokenizer", "reader", "column") if k in data}
+            data["modalities"] = {name: entry} if isinstance(name, str) else {n: {} for n in name}
+        if "head" in data:
+            if "heads" in data:
+                raise ValueError("give either 'head' or 'heads', not both")
+            head = data.pop("head")
+            target = head.get("target", "label") if isinstance(head, dict) else "label"
+            data["heads"] = {target: head}
+        return data
+
+    @model_validator(mode="after")
+    def _checks(self) -> "TrainConfig":
+        if len(self.modalities) > 1:
+            missing = [m for m, c in self.modalities.items() if c.column is None]
+            if missing and self.data.format not in ("dataset",):
+                for m in missing:
+                    self.modalities[m].column = m
+        return self
+
+    @property
+    def modality_names(self) -> list[str]:
+        return list(self.modalities)
+
+    @property
+    def monitor_metric(self) -> str:
+        if self.monitor is not None:
+            return self.monitor
+        tasks = {h.resolved_task for h in self.heads.values()}
+        return "val_accuracy" if tasks == {"classification"} else "val_loss"
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """``source: field.path: value — message`` lines, one per problem."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{source}: {loc}: unknown field")
+        elif err["type"] == "missing":
+            lines.append(f"{source}: {loc}: required field is missing")
+        else:
+            value = err.get("input")
+            shown = json.dumps(value, default=str) if not isinstance(value, (dict, list)) else type(value).__name__
+            lines.append(f"{source}: {loc}: {shown} — {_lower_first(msg)}")
+    return "\n".join(lines)
+
+
+_PHRASES = (
+    ("Input should be greater than or equal to ", "must be >= "),
+    ("Input should be greater than ", "must be > "),
+    ("Input should be less than or equal to ", "must be <= "),
+    ("Input should be less than ", "must be < "),
+    ("Input should be ", "must be "),
+)
+
+
+def _lower_first(text: str) -> str:
+    for old, new in _PHRASES:
+        if text.startswith(old):
+            return new + text[len(old) :]
+    return text[:1].lower() + text[1:]
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> TrainConfig:
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Raw mapping from a ``.yaml`` / ``.yml``, ``.toml`` or ``.json`` file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: config file not found")
+    text = p.read_text(encoding="utf-8")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        elif suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ConfigError(f"{p}: unknown config format {suffix!r}; expected .yaml, .yml, .toml or .json")
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser error becomes a readable one
+        raise ConfigError(f"{p}: cannot parse {suffix[1:].upper()}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping at the top level, found {type(data).__name__}")
+    return data
+
+
+def set_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply ``a.b.c=value`` (value parsed as YAML) to a raw config mapping."""
+    import yaml
+
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. optimizer.lr=0.001")
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {assignment!r}: {part!r} is not a mapping")
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read, apply ``--set`` overrides and validate a config file."""
+    data = read_config_file(path)
+    for assignment in overrides or []:
+        set_override(data, assignment)
+    return parse_config(data, str(path))
+
+
+def config_to_dict(config: TrainConfig) -> dict[str, Any]:
+    return config.model_dump(mode="json")

@@ -1,0 +1,238 @@
+"""Training data: examples from class folders, CSV / JSONL manifests or a plugin's dataset.
+
+An ``Example`` holds each modality's *source* (a path or an in-memory object, read lazily in
+DataLoader workers) or an already-read sample (plugin datasets), and its raw targets.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from metaframe_registry import ConfigError
+
+from .config import DataConfig, TrainConfig
+
+
+@dataclass
+class Example:
+    inputs: dict[str, Any]
+    targets: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    needs_read: bool = True
+
+
+def detect_format(path: Path, declared: str) -> str:
+    if declared != "auto":
+        return declared
+    if path.is_dir():
+        return "folders"
+    if path.suffix.lower() in (".csv", ".jsonl", ".ndjson"):
+        return "manifest"
+    return "dataset"
+
+
+def _extensions(modality: Any) -> set[str]:
+    return set(modality.manifest.extensions)
+
+
+def examples_from_folders(root: Path, modality_name: str, modality: Any, target: str) -> list[Example]:
+    """``root/<class>/<file>``: the folder name is the label."""
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ConfigError(f"{root}: expected one sub-folder per class, found none")
+    exts = _extensions(modality)
+    out = []
+    for cls in classes:
+        files = sorted(
+            p for p in cls.rglob("*") if p.is_file() and not p.name.startswith(".") and (not exts or p.suffix.lower() in exts)
+        )
+        out += [Example({modality_name: p}, {target: cls.name}, str(p)) for p in files]
+    if not out:
+        raise ConfigError(f"{root}: no files with extensions {sorted(exts)} in the class folders")
+    return out
+
+
+def _read_manifest_rows(path: Path) -> list[dict[str, Any]]:
+    if path.suffix.lower() == ".csv":
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+    rows = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{path}:{i}: not valid JSON ({exc.msg})") from None
+    return rows
+
+
+def _source_value(value: Any, base: Path) -> Any:
+    """A manifest cell: a path (relative to the manifest) when such a file exists, else the value."""
+    if isinstance(value, str):
+        candidate = Path(value) if Path(value).is_absolute() else base / value
+        if candidate.exists():
+            return candidate
+    if isinstance(value, list):
+        return np.asarray(value, dtype=np.float32)
+    return value
+
+
+def _target_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return np.asarray(value, dtype=np.float32)
+    return value
+
+
+def examples_from_manifest(path: Path, config: TrainConfig) -> list[Example]:
+    rows = _read_manifest_rows(path)
+    if not rows:
+        raise ConfigError(f"{path}: the manifest has no rows")
+    columns = {m: (c.column or config.data.path_column) for m, c in config.modalities.items()}
+    targets = target_columns(config)
+    needed = list(columns.values()) + list(targets.values())
+    missing = [c for c in needed if c not in rows[0]]
+    if missing:
+        raise ConfigError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(rows[0])} "
+            "(set data.path_column / data.target_column or modalities.NAME.column)"
+        )
+    out = []
+    for i, row in enumerate(rows):
+        inputs = {m: _source_value(row[c], path.parent) for m, c in columns.items()}
+        tgt = {t: _target_value(row[c]) for t, c in targets.items()}
+        out.append(Example(inputs, tgt, f"{path}:{i + 2 if path.suffix.lower() == '.csv' else i + 1}"))
+    return out
+
+
+def examples_from_dataset(path: Path, config: TrainConfig) -> list[Example]:
+    from metaframe.api import get_modality
+
+    if len(config.modalities) != 1:
+        raise ConfigError("data.format 'dataset' works with one modality; use a manifest for joint models")
+    name = config.modality_names[0]
+    pairs = get_modality(name).dataset(path, **config.data.dataset_options)
+    heads = list(config.heads.values())
+    out = []
+    for i, (sample, target) in enumerate(pairs):
+        if isinstance(target, dict):
+            tgt = {h.target: target[h.target] for h in heads}
+        else:
+            tgt = {h.target: target for h in heads}
+        out.append(Example({name: sample}, tgt, f"{path}[{i}]", needs_read=False))
+    return out
+
+
+def target_columns(config: TrainConfig) -> dict[str, str]:
+    """Target name → manifest column (``data.target_column`` renames a single head's target)."""
+    targets = [h.target for h in config.heads.values()]
+    if config.data.target_column and len(targets) == 1:
+        return {targets[0]: config.data.target_column}
+    return {t: t for t in targets}
+
+
+def load_examples(source: str | Path, config: TrainConfig) -> list[Example]:
+    from metaframe.api import get_modality
+
+    path = Path(source)
+    if not path.exists():
+        raise ConfigError(f"data: {path} does not exist")
+    fmt = detect_format(path, config.data.format)
+    if fmt == "folders":
+        if len(config.modalities) != 1 or len(config.heads) != 1:
+            raise ConfigError(f"{path}: class folders feed one modality and one head; use a manifest for more")
+        name = config.modality_names[0]
+        return examples_from_folders(path, name, get_modality(name), next(iter(config.heads.values())).target)
+    if fmt == "manifest":
+        return examples_from_manifest(path, config)
+    return examples_from_dataset(path, config)
+
+
+def examples_from_pairs(pairs: Sequence[Any], config: TrainConfig, what: str) -> list[Example]:
+    """In-memory ``(source, target)`` pairs; a source is a dict by modality for joint models."""
+    names = config.modality_names
+    heads = list(config.heads.values())
+    out = []
+    for i, (source, target) in enumerate(pairs):
+        inputs = source if isinstance(source, dict) else {names[0]: source}
+        tgt = target if isinstance(target, dict) else {h.target: target for h in heads}
+        out.append(Example(dict(inputs), dict(tgt), f"{what}[{i}]"))
+    return out
+
+
+def split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """A reproducible random split: the same seed gives the same validation set."""
+    if fraction <= 0:
+        return examples, []
+    order = np.random.default_rng(seed).permutation(len(examples))
+    n_val = max(1, int(round(len(examples) * fraction)))
+    if n_val >= len(examples):
+        raise ConfigError(f"data.val_fraction: {fraction} leaves no training samples out of {len(examples)}")
+    val = set(order[:n_val].tolist())
+    return [e for i, e in enumerate(examples) if i not in val], [e for i, e in enumerate(examples) if i in val]
+
+
+def build_splits(
+    config: TrainConfig, train_data: Sequence[Any] | None = None, val_data: Sequence[Any] | None = None
+) -> tuple[list[Example], list[Example]]:
+    data: DataConfig = config.data
+    if train_data is not None:
+        train = examples_from_pairs(train_data, config, "train_data")
+    elif data.train is not None:
+        train = load_examples(data.train, config)
+    else:
+        raise ConfigError("data.train: required field is missing (a folder, a manifest or a dataset file)")
+    if val_data is not None:
+        val = examples_from_pairs(val_data, config, "val_data")
+    elif data.val is not None:
+        val = load_examples(data.val, config)
+    else:
+        train, val = split(train, data.val_fraction, data.split_seed)
+    if data.limit is not None:
+        train = train[: data.limit]
+    return train, val
+
+
+# -- labels ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") and np.ndim(value) == 0 else value
+
+
+def build_label_maps(config: TrainConfig, train: list[Example]) -> dict[str, list[Any]]:
+    """Sorted class lists for every classification target (index = position)."""
+    maps: dict[str, list[Any]] = {}
+    for head in config.heads.values():
+        if head.resolved_task != "classification":
+            continue
+        values = {_plain(e.targets[head.target]) for e in train}
+        maps[head.target] = sorted(values, key=lambda v: (type(v).__name__, v))
+    return maps
+
+
+def encode_target(value: Any, classes: list[Any] | None, where: str, target: str) -> Any:
+    if classes is None:
+        return np.asarray(value, dtype=np.float32)
+    v = _plain(value)
+    try:
+        return classes.index(v)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: target {target!r} has value {v!r}, which the training data does not contain "
+            f"(known: {', '.join(map(str, classes[:20]))})"
+        ) from None
+
+
+def target_shapes(config: TrainConfig, train: list[Example]) -> dict[str, tuple[int, ...]]:
+    """Per regression target, the shape of one target (``()`` for scalars)."""
+    shapes = {}
+    for head in config.heads.values():
+        if head.resolved_task == "regression":
+            shapes[head.target] = tuple(np.shape(np.asarray(train[0].targets[head.target], dtype=np.float32)))
+    return shapes
