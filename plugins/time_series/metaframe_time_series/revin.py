@@ -1,0 +1,44 @@
+"""Reversible instance normalisation (RevIN, Kim et al. 2022) over the real steps of each series.
+
+Each series and channel is shifted and scaled by its own mean and std; the tokenizer puts the
+inverse map into ``TokenBatch.extras`` as ``revin_loc`` / ``revin_scale`` (``[B, C]``) so a
+forecasting head can return values in the data's units: ``y = y_norm * scale + loc``.
+With ``affine=True`` the learned per-channel weight / bias are folded into that map.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class RevIN(nn.Module):
+    def __init__(self, channels: int, eps: float = 1e-5, affine: bool = False) -> None:
+        super().__init__()
+        self.channels = channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(channels))
+            self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``values`` ``[B, T, C]``, ``mask`` ``[B, T]`` → (normalised values, loc ``[B, C]``, scale ``[B, C]``)."""
+        w = mask.to(values.dtype).unsqueeze(-1)
+        count = w.sum(1).clamp_min(1.0)
+        mean = (values * w).sum(1) / count
+        var = (((values - mean[:, None]) ** 2) * w).sum(1) / count
+        std = torch.sqrt(var + self.eps)
+        normed = (values - mean[:, None]) / std[:, None]
+        loc, scale = mean, std
+        if self.affine:
+            normed = normed * self.weight + self.bias
+            weight = self.weight + self.eps * self.eps
+            scale = std / weight
+            loc = mean - self.bias * scale
+        return normed * w, loc, scale
+
+
+def denormalize(values: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Undo RevIN on ``[B, steps, C]`` values with ``[B, C]`` statistics."""
+    return values * scale[:, None, :] + loc[:, None, :]
