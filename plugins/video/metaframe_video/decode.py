@@ -44,6 +44,11 @@ class DecodedFrames:
     notes: list[str] = field(default_factory=list)
 
 
+def _reason(exc: Exception) -> str:
+    """FFmpeg's own words without the repeated file name."""
+    return str(getattr(exc, "strerror", None) or exc)
+
+
 def _open(path: Path) -> Any:
     import av
 
@@ -56,7 +61,9 @@ def _open(path: Path) -> Any:
     try:
         container = av.open(str(path), "r")
     except av.error.FFmpegError as exc:
-        raise ReadError(path, f"not a video container FFmpeg can read, or truncated/corrupt ({exc})") from exc
+        raise ReadError(
+            path, f"not a video container FFmpeg can read, or truncated/corrupt ({_reason(exc)})"
+        ) from exc
     if not container.streams.video:
         container.close()
         raise ReadError(path, "holds no video stream (audio only or data)")
@@ -70,6 +77,7 @@ def index_frames(container: Any, stream: Any, path: Path) -> FrameIndex:
     count = 0
     pts: list[int] = []
     keyframes: list[int] = []
+    end = None  # where the last frame ends, in stream time base
     try:
         for packet in container.demux(stream):
             if packet.size == 0:  # the flush packet at the end
@@ -80,12 +88,33 @@ def index_frames(container: Any, stream: Any, path: Path) -> FrameIndex:
             stamp = packet.pts if packet.pts is not None else packet.dts
             if stamp is not None:
                 pts.append(int(stamp))
+                if packet.duration:
+                    end = max(end or 0, int(stamp) + int(packet.duration))
                 if packet.is_keyframe:
                     keyframes.append(int(stamp))
     except av.error.FFmpegError as exc:
-        raise ReadError(path, f"corrupt or truncated video data after {count} frames ({exc})") from exc
+        raise ReadError(path, f"corrupt or truncated video data after {count} frames ({_reason(exc)})") from exc
     ok = len(pts) == count and len(set(pts)) == count and bool(keyframes)
+    if ok and end is not None and count:
+        _check_complete(container, stream, path, count, (end - min(pts)) * float(stream.time_base))
     return FrameIndex(count, sorted(pts), sorted(keyframes), ok)
+
+
+def _check_complete(container: Any, stream: Any, path: Path, count: int, covered: float) -> None:
+    """A file cut short (WebM / MKV keep their duration in the header): declared vs present."""
+    if stream.duration:
+        declared = stream.duration * float(stream.time_base)
+    elif container.duration and len(container.streams) == 1:  # the header's span is this stream's
+        declared = container.duration / 1_000_000
+    else:
+        return
+    frame = covered / count
+    if declared - covered > 1.5 * frame + 1e-3:
+        raise ReadError(
+            path,
+            f"truncated or damaged: the header declares {declared:.2f} s of video, the frames present cover "
+            f"{covered:.2f} s ({count} frames)",
+        )
 
 
 def _rgb(frame: Any) -> np.ndarray:
@@ -108,7 +137,7 @@ def _decode_sequential(container: Any, stream: Any, wanted: set[int], path: Path
             if i >= last:
                 break
     except av.error.FFmpegError as exc:
-        raise ReadError(path, f"corrupt or truncated video data after {out.total} decoded frames ({exc})") from exc
+        raise ReadError(path, f"corrupt or truncated video data after {out.total} decoded frames ({_reason(exc)})") from exc
     return out
 
 
