@@ -1,0 +1,28 @@
+"""metaframe-text: the entry module. Torch-free: it only declares the manifest."""
+
+from metaframe_registry import ModalityManifest
+
+EXTENSIONS = [".txt", ".jsonl", ".ndjson", ".csv", ".tsv"]
+
+
+def manifest() -> ModalityManifest:
+    return ModalityManifest(
+        name="text",
+        description="text as CLIP byte-level BPE (or WordPiece / any tokenizer.json) subword tokens",
+        inputs=["str", "list[str]", "file"],
+        extensions=EXTENSIONS,
+        tokenizer="metaframe_text.tokenizer:TextTokenizer",
+        reader="metaframe_text.reader:read_text",
+        collate="metaframe_text.collate:collate_text",
+        dataset="metaframe_text.reader:read_dataset",
+        examples="metaframe_text.examples:write_examples",
+        tokenizer_options={"vocab": "clip", "context_length": 77},
+        reader_options={"vocab": "clip", "context_length": 77},
+        example_tokenizer_options={"vocab": "clip", "context_length": 16},
+        example_reader_options={"vocab": "clip", "context_length": 16},
+        info={
+            "vocabulary": "CLIP bpe_simple_vocab_16e6 (49,408 entries, MIT, shipped), or a tokenizer.json / vocab.txt path",
+            "tokens_per_sample": "variable, at most context_length (77 by default), with a padding mask",
+            "tokenization": "HF tokenizers encode_batch in collate; the module embeds ids",
+        },
+    )
