@@ -42,6 +42,11 @@ _LAZY: dict[str, str] = {
     "list_heads": "metaframe.api",
     "default_collate": "metaframe.collate",
     "pad_sequences": "metaframe.collate",
+    "train": "metaframe.engine.trainer",
+    "evaluate": "metaframe.engine.evaluation",
+    "encode": "metaframe.engine.encoding",
+    "load_run": "metaframe.engine.run",
+    "TrainConfig": "metaframe.engine.config",
 }
 
 __all__ = sorted(
@@ -78,6 +83,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .collate import default_collate, pad_sequences
     from .encoder import EncoderIdentity, FrozenEncoder
     from .encoder_checkpoint import CheckpointError
+    from .engine.config import TrainConfig
+    from .engine.encoding import encode
+    from .engine.evaluation import evaluate
+    from .engine.run import load_run
+    from .engine.trainer import train
     from .model import MetaModel
     from .modality import Modality
     from .protocols import Encoder, FittableTokenizer, Head, Tokenizer

@@ -13,6 +13,9 @@ from metaframe_registry import MetaframeError
 COMMANDS: tuple[str, ...] = (
     "metaframe.cli.list_modalities",
     "metaframe.cli.convert_checkpoint",
+    "metaframe.cli.train",
+    "metaframe.cli.evaluate",
+    "metaframe.cli.encode",
     "metaframe.cli.demo",
 )
 

@@ -8,6 +8,22 @@ DataLoader pieces), ``build`` (encoder, model, optimiser), ``trainer``, ``checkp
 from __future__ import annotations
 
 from .config import TrainConfig, load_config
+from .encoding import EncodeResult, encode
+from .errors import EncoderMismatchError, RunError
+from .evaluation import evaluate
+from .run import RunInfo, load_run
 from .trainer import TrainResult, train
 
-__all__ = ["TrainConfig", "TrainResult", "load_config", "train"]
+__all__ = [
+    "EncodeResult",
+    "EncoderMismatchError",
+    "RunError",
+    "RunInfo",
+    "TrainConfig",
+    "TrainResult",
+    "encode",
+    "evaluate",
+    "load_config",
+    "load_run",
+    "train",
+]

@@ -1,0 +1,41 @@
+"""``metaframe evaluate RUN_DIR``: accuracy / macro-F1 / confusion matrix, or MAE / MSE, as JSON."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = "evaluate a trained run on labelled data and write a JSON report"
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "evaluate",
+        help=HELP,
+        description=HELP + ". Classification heads get accuracy, macro-F1 and a confusion matrix (JSON and PNG); "
+        "regression and forecasting heads get MAE and MSE. Data is read like training data (class folders, "
+        "CSV / JSONL manifest, or a plugin dataset file).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `metaframe train`")
+    p.add_argument("--data", default=None, help="labelled data (default: the run's validation split)")
+    p.add_argument("--out", default=None, help="report folder (default: RUN_DIR/eval)")
+    p.add_argument("--checkpoint", choices=("best", "last"), default="best", help="which checkpoint (default: best)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the run's batch size")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from metaframe.engine.evaluation import evaluate, summary_lines
+
+    report = evaluate(
+        args.run_dir, args.data, out=args.out, checkpoint=args.checkpoint, batch_size=args.batch_size,
+        num_workers=args.workers, device=args.device, quiet=args.quiet,
+    )
+    for line in summary_lines(report):
+        print(line)
+    print(f"report: {report['report_path']}")
+    return 0

@@ -1,0 +1,211 @@
+"""``metaframe.encode``: files → one embedding per file through the frozen encoder.
+
+Reading and tokenizing run in DataLoader workers (prefetching), so they hide behind the
+encoder. An unreadable file stops the run naming it, or with ``skip_errors`` is reported and
+left out; the index JSON says which row is which file and which files failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from metaframe_registry import ConfigError, ReadError
+from metaframe_registry.errors import describe_source
+
+from metaframe.atomic import atomic_path, atomic_write_text
+from metaframe.heads import masked_mean
+from metaframe.modality import Modality
+
+from .build import build_encoder, resolve_device
+from .config import EncoderConfig
+from .loader import to_device
+
+
+@dataclass
+class EncodeResult:
+    embeddings: torch.Tensor
+    sources: list[str]
+    failed: list[dict[str, str]] = field(default_factory=list)
+    out: Path | None = None
+    index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def expand_sources(sources: Sequence[Any], modality: Modality) -> list[Any]:
+    """Directories become their files (recursively, by the modality's extensions), sorted."""
+    exts = set(modality.manifest.extensions)
+    out: list[Any] = []
+    for src in sources:
+        if isinstance(src, (str, os.PathLike)) and Path(src).is_dir():
+            files = sorted(
+                p for p in Path(src).rglob("*")
+                if p.is_file() and not p.name.startswith(".") and (not exts or p.suffix.lower() in exts)
+            )
+            if not files:
+                raise ConfigError(f"{src}: no files with extensions {sorted(exts)} in this folder")
+            out += files
+        else:
+            out.append(src)
+    return out
+
+
+class _ReadSafely(torch.utils.data.Dataset):
+    """Returns ``(index, sample, None)`` or ``(index, None, problem)``: errors travel as data."""
+
+    def __init__(self, sources: list[Any], modality: Modality, reader_options: dict[str, Any]) -> None:
+        self.sources = sources
+        self.modality = modality
+        self.reader_options = reader_options
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
+        try:
+            return i, self.modality.read(self.sources[i], **self.reader_options), None
+        except ReadError as exc:
+            return i, None, exc.problem
+        except Exception as exc:  # noqa: BLE001 - a plugin bug must not hide which file caused it
+            return i, None, f"{type(exc).__name__}: {exc}"
+
+
+class _CollateGood:
+    def __init__(self, modality: Modality) -> None:
+        self.modality = modality
+
+    def __call__(self, items: list[tuple[int, Any, str | None]]) -> tuple[list[int], Any, list[tuple[int, str]]]:
+        good = [(i, s) for i, s, e in items if e is None]
+        bad = [(i, e) for i, _, e in items if e is not None]
+        batch = self.modality.collate([s for _, s in good]) if good else None
+        return [i for i, _ in good], batch, bad
+
+
+def encode(
+    modality: str,
+    sources: Sequence[Any],
+    out: str | Path | None = None,
+    *,
+    run: str | Path | None = None,
+    encoder: torch.nn.Module | None = None,
+    encoder_config: EncoderConfig | None = None,
+    tokenizer_options: dict[str, Any] | None = None,
+    reader_options: dict[str, Any] | None = None,
+    batch_size: int = 32,
+    num_workers: int = 1,
+    pooling: str = "cls",
+    skip_errors: bool = False,
+    device: str = "cpu",
+    quiet: bool = False,
+) -> EncodeResult:
+    """Embeddings ``[N, D]`` for ``sources`` (files, folders or in-memory objects).
+
+    With ``run``: the run's trained tokenizer (and its encoder). Without: a freshly initialised
+    tokenizer — a warning says so. ``out`` (``.safetensors`` or ``.npy``) is written atomically
+    with an index ``<out>.json``. ``pooling``: ``cls`` or ``mean`` of the modality's tokens.
+    """
+    from tqdm.auto import tqdm
+
+    from metaframe.api import get_modality
+
+    from .run import load_run
+
+    if pooling not in ("cls", "mean"):
+        raise ConfigError(f"pooling: {pooling!r} — must be 'cls' or 'mean'")
+    out_path = Path(out) if out is not None else None
+    if out_path is not None and out_path.suffix not in (".safetensors", ".npy"):
+        raise ConfigError(f"--out: {str(out_path)!r} — must end with .safetensors or .npy")
+    mod = get_modality(modality)
+    dev = resolve_device(device)
+    if run is not None:
+        from metaframe.model import MetaModel
+
+        model: MetaModel = load_run(run, encoder=encoder, device=str(dev))
+        info = model.run_info  # type: ignore[attr-defined]
+        if modality not in model.tokenizers:
+            raise ConfigError(f"{run}: the run has no {modality!r} tokenizer; it has {', '.join(model.modalities)}")
+        read_opts = {**info.config.modalities[modality].reader, **(reader_options or {})}
+        origin = f"tokenizer trained in {run} ({info.checkpoint.name})"
+    else:
+        from metaframe.model import MetaModel
+
+        warnings.warn(
+            f"no run given: the {modality!r} tokenizer is FRESHLY INITIALISED (random weights); these embeddings "
+            "reflect only the frozen encoder. Pass --run RUN_DIR to use a trained tokenizer.",
+            UserWarning,
+            stacklevel=2,
+        )
+        enc = encoder if encoder is not None else build_encoder(encoder_config or EncoderConfig())
+        tok = mod.build_tokenizer(embed_dim=enc.embed_dim, **(tokenizer_options or {}))
+        model = MetaModel(enc, {modality: tok}).to(dev).eval()
+        read_opts = dict(reader_options or {})
+        origin = "freshly initialised tokenizer (random weights)"
+    files = expand_sources(sources, mod)
+    if not files:
+        raise ConfigError("no inputs to encode")
+    loader = torch.utils.data.DataLoader(
+        _ReadSafely(files, mod, read_opts),
+        batch_size=batch_size,
+        collate_fn=_CollateGood(mod),
+        num_workers=num_workers,
+        prefetch_factor=4 if num_workers else None,
+    )
+    rows: list[torch.Tensor] = []
+    kept: list[int] = []
+    failed: list[dict[str, str]] = []
+    with torch.inference_mode(), tqdm(total=len(files), desc=f"encode {modality}", unit="file", disable=quiet) as bar:
+        for indices, batch, bad in loader:
+            for i, problem in bad:
+                if not skip_errors:
+                    raise ReadError(files[i], problem + " (pass --skip-errors to skip unreadable files)")
+                failed.append({"source": describe_source(files[i]), "error": problem})
+                print(f"skipped {describe_source(files[i])}: {problem}", file=sys.stderr)
+            if batch is not None:
+                encoded = model.encode({modality: to_device(batch, dev)})
+                if pooling == "cls":
+                    vec = encoded.cls
+                else:
+                    vec = masked_mean(*encoded.body(modality))
+                rows.append(vec.float().cpu())
+                kept.append(indices)  # type: ignore[arg-type]
+            bar.update(len(indices) + len(bad))
+    embeddings = torch.cat(rows) if rows else torch.zeros(0, model.embed_dim)
+    names = [describe_source(files[i]) for batch_idx in kept for i in batch_idx]  # type: ignore[attr-defined]
+    result = EncodeResult(embeddings, names, failed)
+    if out_path is not None:
+        write_embeddings(out_path, embeddings)
+        index = out_path.with_suffix(out_path.suffix + ".json")
+        payload = {
+            "modality": modality,
+            "rows": names,
+            "failed": failed,
+            "shape": list(embeddings.shape),
+            "pooling": pooling,
+            "tokenizer": origin,
+            "encoder": getattr(model.encoder, "identity").to_dict(),
+        }
+        atomic_write_text(index, json.dumps(payload, indent=2) + "\n")
+        result.out, result.index = out_path, index
+    return result
+
+
+def write_embeddings(path: Path, embeddings: torch.Tensor) -> None:
+    if path.suffix == ".npy":
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, embeddings.numpy())
+    else:
+        from safetensors.torch import save_file
+
+        with atomic_path(path) as tmp:
+            save_file({"embeddings": embeddings.contiguous()}, str(tmp))

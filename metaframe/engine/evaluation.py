@@ -1,0 +1,120 @@
+"""``metaframe.evaluate``: a trained run on labelled data → a JSON report (and confusion PNGs).
+
+Classification: accuracy, macro-F1, confusion matrix; regression and forecasting: MAE, MSE.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from metaframe.atomic import atomic_write_text
+
+from .data import build_splits, load_examples
+from .loader import Collator, ExampleDataset, to_device
+from .metrics import HeadMetrics
+from .run import load_run
+
+
+def evaluate(
+    run_dir: str | Path,
+    data: str | Path | None = None,
+    *,
+    out: str | Path | None = None,
+    checkpoint: str = "best",
+    batch_size: int | None = None,
+    num_workers: int = 0,
+    device: str = "cpu",
+    encoder: torch.nn.Module | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Evaluate ``run_dir``'s model on ``data`` (default: the run's own validation split).
+
+    ``data`` is read like the training data (class folders, CSV / JSONL manifest, plugin
+    dataset) with the run's column settings. Writes ``report.json`` (and per classification
+    head ``confusion_<head>.json`` / ``.png``) into ``out`` (default ``RUN_DIR/eval``).
+    """
+    from tqdm.auto import tqdm
+
+    from metaframe.api import get_modality
+
+    model = load_run(run_dir, checkpoint=checkpoint, encoder=encoder, device=device)
+    info = model.run_info  # type: ignore[attr-defined]
+    cfg = info.config
+    if data is not None:
+        examples = load_examples(data, cfg)
+        what = str(data)
+    else:
+        _, examples = build_splits(cfg)
+        what = "validation split of the run's training data"
+        if not examples:
+            from metaframe_registry import ConfigError
+
+            raise ConfigError(f"{run_dir}: the run has no validation split; pass --data")
+    modalities = {m: get_modality(m) for m in cfg.modality_names}
+    targets = [h.target for h in cfg.heads.values()]
+    readers = {m: c.reader for m, c in cfg.modalities.items()}
+    dataset = ExampleDataset(examples, modalities, readers, info.label_maps, targets)
+    bs = batch_size or cfg.batch_size
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=bs, shuffle=False, collate_fn=Collator(modalities, list(info.label_maps)),
+        num_workers=num_workers,
+    )
+    accs = {n: HeadMetrics(h.resolved_task, len(info.label_maps.get(h.target, []))) for n, h in cfg.heads.items()}
+    dev = next(model.parameters()).device
+    with torch.no_grad():
+        for inputs, tgts in tqdm(loader, desc="evaluate", disable=quiet, unit="batch"):
+            outputs = model(to_device(inputs, dev))
+            for name, h in cfg.heads.items():
+                accs[name].update(outputs[name], tgts[h.target].to(dev))
+    out_dir = Path(out) if out is not None else Path(run_dir) / "eval"
+    report: dict[str, Any] = {
+        "run": str(run_dir),
+        "checkpoint": str(info.checkpoint),
+        "data": what,
+        "count": len(examples),
+        "heads": {},
+    }
+    for name, acc in accs.items():
+        head = cfg.heads[name]
+        res = {"task": head.resolved_task, "target": head.target, **acc.results()}
+        if head.resolved_task == "classification":
+            classes = info.label_maps[head.target]
+            res["classes"] = classes
+            res["chance_accuracy"] = _chance(acc.confusion)
+            cm = {"classes": classes, "rows": "true", "columns": "predicted", "matrix": res["confusion_matrix"]}
+            atomic_write_text(out_dir / f"confusion_{name}.json", json.dumps(cm, indent=2, default=str) + "\n")
+            try:
+                from .plots import plot_confusion
+
+                plot_confusion(res["confusion_matrix"], classes, out_dir / f"confusion_{name}.png", f"{name}: {what}")
+            except ImportError:
+                print("warning: matplotlib is not installed: no confusion-matrix PNG", file=sys.stderr)
+        report["heads"][name] = res
+    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2, default=str) + "\n")
+    report["report_path"] = str(out_dir / "report.json")
+    return report
+
+
+def _chance(confusion: np.ndarray) -> float:
+    """Accuracy of always predicting the most frequent true class."""
+    total = confusion.sum()
+    return float(confusion.sum(1).max() / total) if total else 0.0
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    lines = [f"{report['run']} on {report['data']} ({report['count']} samples)"]
+    for name, res in report["heads"].items():
+        if res["task"] == "classification":
+            lines.append(
+                f"  {name}: accuracy {res['accuracy']:.4f} (majority class {res['chance_accuracy']:.4f}), "
+                f"macro-F1 {res['macro_f1']:.4f}, loss {res['loss']:.4f}"
+            )
+        else:
+            lines.append(f"  {name}: MAE {res['mae']:.4f}, MSE {res['mse']:.4f}")
+    return lines
