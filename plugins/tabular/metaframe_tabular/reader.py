@@ -1,0 +1,172 @@
+"""Reading tables into rows: CSV / TSV / Parquet files (pyarrow), DataFrames, dicts of columns.
+
+A sample is one row: a plain ``dict`` column → value, with ``None`` for a missing value. A
+source holding several rows gives a list of rows; ``read_dataset`` gives ``(row, target)``
+pairs. CSV parsing is strict (pyarrow): a row with too many or too few fields is an error
+naming the row, never a silently NaN-filled one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from metaframe_registry import ReadError
+
+CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
+PARQUET_EXTENSIONS = (".parquet", ".pq")
+Row = dict[str, Any]
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas NA / NaT."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value)) if not isinstance(value, (str, bytes, list, tuple, dict)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def plain(value: Any) -> Any:
+    """numpy / pandas scalars → Python scalars; missing → None."""
+    if is_missing(value):
+        return None
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, (str, bytes)) else value
+
+
+def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: str | None = None, encoding: str = "utf-8") -> Any:
+    """A CSV / TSV / Parquet file as a pandas DataFrame, with errors that name the file."""
+    import pyarrow as pa
+
+    if not path.exists():
+        raise ReadError(path, "file not found")
+    if path.is_dir():
+        raise ReadError(path, "is a directory, expected a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise ReadError(path, "file is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PARQUET_EXTENSIONS:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+        elif suffix in CSV_EXTENSIONS:
+            from pyarrow import csv as pacsv
+
+            null_values = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", *(na_values or [])]
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding=encoding),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter or ("\t" if suffix == ".tsv" else ",")),
+                convert_options=pacsv.ConvertOptions(null_values=null_values, strings_can_be_null=True),
+            )
+        else:
+            raise ReadError(path, f"unsupported extension {suffix or '(none)'}: expected .csv, .tsv or .parquet")
+    except ReadError:
+        raise
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
+        problem = str(exc).strip().splitlines()[0]
+        if "invalid UTF8" in problem or "UTF8" in problem:
+            problem += f"; the file is not valid {encoding}: pass encoding='latin-1' (or the file's encoding)"
+        kind = "Parquet" if suffix in PARQUET_EXTENSIONS else "CSV"
+        raise ReadError(path, f"malformed {kind}: {problem}") from exc
+    if table.num_rows == 0:
+        raise ReadError(path, f"has no rows (columns: {', '.join(table.column_names) or 'none'})")
+    return table.to_pandas()
+
+
+def frame_from(source: Any) -> tuple[Any, bool]:
+    """(DataFrame, single_row) for a DataFrame, Series, dict of columns or dict of scalars."""
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        return source, False
+    if isinstance(source, pd.Series):
+        return source.to_frame().T, True
+    if isinstance(source, dict):
+        if not source:
+            raise ReadError(source, "empty dict: expected columns (name → values) or one row (name → value)")
+        columnar = [isinstance(v, (list, tuple)) or getattr(v, "ndim", 0) == 1 for v in source.values()]
+        if all(columnar):
+            lengths = {k: len(v) for k, v in source.items()}
+            if len(set(lengths.values())) > 1:
+                raise ReadError(source, f"columns have different lengths: {lengths}")
+            return pd.DataFrame(source), False
+        if any(columnar):
+            mixed = [k for k, c in zip(source, columnar) if c]
+            raise ReadError(source, f"mixes list-valued columns ({', '.join(mixed)}) with scalar values; give all columns or one row")
+        return pd.DataFrame([source]), True
+    raise ReadError(source, "expected a CSV / Parquet path, a pandas DataFrame or Series, or a dict of columns / one row")
+
+
+def rows_of(frame: Any) -> list[Row]:
+    columns = [str(c) for c in frame.columns]
+    if len(set(columns)) != len(columns):
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        raise ValueError(f"duplicate column names: {', '.join(dupes)}")
+    return [{c: plain(v) for c, v in zip(columns, values)} for values in frame.itertuples(index=False, name=None)]
+
+
+def _frame_and_target(
+    source: Any, target: str | None, columns: Sequence[str] | None, na_values: Sequence[str] | None,
+    delimiter: str | None, encoding: str,
+) -> tuple[Any, Any, bool]:
+    if isinstance(source, (str, os.PathLike)):
+        frame, single = load_frame(Path(source), na_values, delimiter, encoding), False
+    else:
+        frame, single = frame_from(source)
+    frame = frame.rename(columns=str)
+    available = list(frame.columns)
+    targets = None
+    if target is not None:
+        if target not in available:
+            raise ReadError(source, f"no target column {target!r} (columns: {', '.join(available)})")
+        targets = [plain(v) for v in frame[target].tolist()]
+        frame = frame.drop(columns=[target])
+    if columns is not None:
+        absent = [c for c in columns if c not in frame.columns]
+        if absent:
+            raise ReadError(source, f"no column {absent[0]!r} (columns: {', '.join(available)})")
+        frame = frame[list(columns)]
+    return frame, targets, single
+
+
+def read_table(
+    source: Any,
+    target: str | None = None,
+    columns: Sequence[str] | None = None,
+    na_values: Sequence[str] | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> Row | list[Row]:
+    """One row (a dict of scalars, a Series) or a list of rows (a file, a DataFrame, a dict of columns).
+
+    ``target`` names a column to leave out of the features (``read_dataset`` returns it);
+    ``columns`` keeps only those feature columns; ``na_values`` adds CSV strings read as missing
+    (e.g. ``["?"]`` for the Adult data set).
+    """
+    frame, _, single = _frame_and_target(source, target, columns, na_values, delimiter, encoding)
+    rows = rows_of(frame)
+    return rows[0] if single else rows
+
+
+def read_dataset(
+    path: Any,
+    target: str | None = None,
+    columns: Sequence[str] | None = None,
+    na_values: Sequence[str] | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> list[tuple[Row, Any]]:
+    """``(row, target)`` pairs from a CSV / Parquet file or a DataFrame; target None without ``target``."""
+    frame, targets, _ = _frame_and_target(path, target, columns, na_values, delimiter, encoding)
+    rows = rows_of(frame)
+    return list(zip(rows, targets if targets is not None else [None] * len(rows)))
