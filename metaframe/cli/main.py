@@ -17,6 +17,8 @@ COMMANDS: tuple[str, ...] = (
     "metaframe.cli.evaluate",
     "metaframe.cli.encode",
     "metaframe.cli.demo",
+    "metaframe.cli.new_plugin",
+    "metaframe.cli.validate",
 )
 
 DESCRIPTION = """\
