@@ -6,7 +6,7 @@
    ``resize_mode="stretch"`` (default) maps the frame onto exactly ``size`` (aspect ratio not
    kept, as the image plugin does); ``"crop"`` scales the frame so it covers ``size`` (aspect
    ratio kept) and takes the centre (the usual video evaluation transform);
-4. normalise each channel (``imagenet``, ``clip``, ``none``, ``per_image`` = per frame, or
+4. normalise each channel (``imagenet``, ``clip``, ``none``, ``per_image`` = per clip, or
    ``{"mean": [...], "std": [...]}``) — metaframe_image.
 
 Every clip read with the same ``num_frames`` and ``size`` has the same shape, so batches of
@@ -58,13 +58,21 @@ def to_clip(
     normalize: str | dict[str, Sequence[float]] | None,
     channels: int | None,
 ) -> torch.Tensor:
-    """Float frames ``[T, C, H, W]`` → clip ``[C, T, H, W]`` (channels, resize, normalise)."""
-    if frames.shape[1] not in (1, 2, 3, 4):
-        raise_channels(source, frames.shape[1])
-    frames = torch.stack([set_channels(f, channels, source) for f in frames])
-    frames = resize_frames(frames, size, resize_mode)
-    frames = torch.stack([apply_normalization(f, normalize, source) for f in frames])
-    return frames.permute(1, 0, 2, 3).contiguous()
+    """Float frames ``[T, C, H, W]`` → clip ``[C, T, H, W]`` (channels, resize, normalise).
+
+    The image helpers see the clip as one tall image ``[C, T·H, W]``: channel rules and
+    statistics apply per channel across all frames in one operation (``per_image``
+    normalisation is therefore per clip).
+    """
+    t, c, h, w = frames.shape
+    if c not in (1, 2, 3, 4):
+        raise_channels(source, c)
+    tall = set_channels(frames.permute(1, 0, 2, 3).reshape(c, t * h, w), channels, source)
+    c = tall.shape[0]
+    frames = resize_frames(tall.reshape(c, t, h, w).permute(1, 0, 2, 3).contiguous(), size, resize_mode)
+    h, w = frames.shape[-2:]
+    tall = frames.permute(1, 0, 2, 3).reshape(c, t * h, w)
+    return apply_normalization(tall, normalize, source).reshape(c, t, h, w).contiguous()
 
 
 def raise_channels(source: Any, found: int) -> None:

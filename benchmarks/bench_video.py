@@ -1,0 +1,119 @@
+"""Video decode + tokenize throughput against the frozen encoder's, on the same clips, in one run.
+
+    python benchmarks/bench_video.py                       # 2-core CPU defaults: ~1 minute
+    python benchmarks/bench_video.py --size 224 --preset base --clips 4 --device cuda
+
+Clips are generated here (libx264, `--source-frames` frames of `--source-size`, a keyframe
+every `--gop` frames, as camera footage has), then read through the registry
+(`metaframe.get_modality("video")`). Stages, each timed over all clips:
+
+- decode (seek): only the sampled frames, seeking to keyframes (what the reader does);
+- decode (all): every frame decoded in order (the naive way), for comparison;
+- read: decode + sampling + resize + normalise (the reader, seeking);
+- tokenize: the tubelet tokenizer on the read clips (batch `--batch`);
+- encoder: the frozen encoder on those tokens (+1 [CLS]), no grad.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import metaframe
+from metaframe_video.decode import decode_video_frames
+from metaframe_video.examples import write_mp4
+from metaframe_video.sampling import frame_indices
+
+
+def make_clips(directory: Path, count: int, frames: int, size: tuple[int, int], gop: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(count):
+        base = rng.integers(0, 256, size=(size[0] // 8, size[1] // 8, 3), dtype=np.uint8)
+        clip = np.stack([np.kron(np.roll(base, t, axis=1), np.ones((8, 8, 1), np.uint8)) for t in range(frames)])
+        paths.append(write_mp4(directory / f"clip_{i}.mp4", clip, fps=25, gop=gop))
+    return paths
+
+
+def timed(fn, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clips", type=int, default=8)
+    p.add_argument("--source-frames", type=int, default=150, help="frames per generated clip (6 s at 25 fps)")
+    p.add_argument("--source-size", type=int, nargs=2, default=[240, 320], metavar=("H", "W"))
+    p.add_argument("--gop", type=int, default=25, help="keyframe interval of the generated clips")
+    p.add_argument("--num-frames", type=int, default=16)
+    p.add_argument("--size", type=int, default=112, help="reader/tokenizer frame size")
+    p.add_argument("--preset", default="tiny", help="encoder preset (tiny, small, base, large)")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+
+    video = metaframe.get_modality("video")
+    encoder = metaframe.FrozenEncoder.from_preset(args.preset, seed=0).to(device)
+    tokenizer = video.build_tokenizer(embed_dim=encoder.embed_dim, num_frames=args.num_frames, image_size=args.size)
+    tokenizer = tokenizer.to(device).eval()
+    pick = lambda total: frame_indices(total, args.num_frames)  # noqa: E731
+    results: list[tuple[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = make_clips(Path(tmp), args.clips, args.source_frames, tuple(args.source_size), args.gop)
+        n = len(paths)
+        results.append(("decode, seek to sampled frames", n / timed(lambda: [decode_video_frames(q, pick) for q in paths], 2)))
+        results.append(("decode, every frame in order", n / timed(lambda: [decode_video_frames(q, pick, seek=False) for q in paths], 2)))
+        clips: list[torch.Tensor] = []
+        results.append(("read (decode + resize + normalise)", n / timed(lambda: clips.__setitem__(slice(None), [video.read(q, num_frames=args.num_frames, size=args.size) for q in paths]), 2)))
+        batches = [video.collate(clips[i : i + args.batch]).to(device) for i in range(0, n, args.batch)]
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        tokens: list[torch.Tensor] = []
+
+        def tokenize() -> None:
+            tokens[:] = [tokenizer(b).tokens for b in batches]
+            sync()
+
+        def encode() -> None:
+            for t in tokens:
+                encoder(torch.cat([t[:, :1], t], dim=1))
+            sync()
+
+        with torch.inference_mode():
+            tokenize()  # warm-up
+            results.append(("tokenize (tubelet Conv3d + positions)", n / timed(tokenize, 3)))
+            encode()
+            results.append((f"encoder {args.preset} ({tokenizer.num_tokens + 1} tokens)", n / timed(encode, 2)))
+    read_rate = results[2][1]
+    tok_rate = results[3][1]
+    enc_rate = results[4][1]
+    pipeline = 1 / (1 / read_rate + 1 / tok_rate)
+    print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, device {device}")
+    print(
+        f"clips: {n} x {args.source_frames} frames {args.source_size[0]}x{args.source_size[1]} libx264 gop {args.gop}; "
+        f"read {args.num_frames} frames at {args.size}^2, batch {args.batch}"
+    )
+    print("| stage | clips/s |\n| --- | ---: |")
+    for name, rate in results:
+        print(f"| {name} | {rate:.2f} |")
+    print(f"| read + tokenize, one process | {pipeline:.2f} |")
+    print(f"\nread + tokenize / encoder throughput: {pipeline / enc_rate:.2f}x "
+          f"({'the encoder is the bottleneck' if pipeline > enc_rate else 'decoding is the bottleneck'})")
+
+
+if __name__ == "__main__":
+    main()
