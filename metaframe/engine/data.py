@@ -159,7 +159,12 @@ def examples_from_pairs(pairs: Sequence[Any], config: TrainConfig, what: str) ->
     heads = list(config.heads.values())
     out = []
     for i, (source, target) in enumerate(pairs):
-        inputs = source if isinstance(source, dict) else {names[0]: source}
+        if len(names) == 1:
+            inputs = {names[0]: source}  # a dict source (e.g. a table row) is one modality's input
+        elif isinstance(source, dict) and set(source) == set(names):
+            inputs = source
+        else:
+            raise ConfigError(f"{what}[{i}]: a joint model needs a dict with one source per modality ({', '.join(names)})")
         tgt = target if isinstance(target, dict) else {h.target: target for h in heads}
         out.append(Example(dict(inputs), dict(tgt), f"{what}[{i}]"))
     return out

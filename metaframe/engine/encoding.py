@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -140,11 +139,10 @@ def encode(
     else:
         from metaframe.model import MetaModel
 
-        warnings.warn(
-            f"no run given: the {modality!r} tokenizer is FRESHLY INITIALISED (random weights); these embeddings "
-            "reflect only the frozen encoder. Pass --run RUN_DIR to use a trained tokenizer.",
-            UserWarning,
-            stacklevel=2,
+        print(
+            f"warning: no run given: the {modality!r} tokenizer is FRESHLY INITIALISED (random weights); these "
+            "embeddings reflect only the frozen encoder. Pass --run RUN_DIR to use a trained tokenizer.",
+            file=sys.stderr,
         )
         enc = encoder if encoder is not None else build_encoder(encoder_config or EncoderConfig())
         tok = mod.build_tokenizer(embed_dim=enc.embed_dim, **(tokenizer_options or {}))
