@@ -141,6 +141,11 @@ class AudioPatchTokenizer(nn.Module):
                 else:  # AST pads the log-Mel features with zeros, then normalises
                     feats = torch.nn.functional.pad(feats, (0, 0, 0, self.target_length - have))
                 frames = frames.clamp(max=self.target_length)
+            else:  # pad so that every patch starting inside the longest clip exists, whatever the batch
+                last_start = self.patch_stride * ((int(frames.max()) - 1) // self.patch_stride)
+                need = last_start + self.patch_size
+                if feats.shape[1] < need:
+                    feats = torch.nn.functional.pad(feats, (0, 0, 0, need - feats.shape[1]))
             if self.training and (self.freq_mask > 0 or self.time_mask > 0):
                 feats = spec_augment(feats, frames, self.freq_mask, self.time_mask)
             if self.mean is not None and self.std is not None:
