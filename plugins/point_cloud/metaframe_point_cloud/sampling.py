@@ -1,0 +1,168 @@
+"""Farthest point sampling and k-nearest neighbours, batched in torch.
+
+Both are exact with respect to squared Euclidean distances computed coordinate by
+coordinate ``(x - cx)^2 + (y - cy)^2 + (z - cz)^2`` in float32 (float64 inputs stay float64):
+no ``|a|^2 - 2ab + |b|^2`` shortcut, whose rounding would reorder near-equal distances.
+FPS loops over its ``n_samples`` iterations only; each iteration is a handful of tensor ops
+over the whole batch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+DEFAULT_KNN_BYTES = 256 * 2**20
+
+
+def _check_xyz(xyz: torch.Tensor, name: str = "xyz") -> torch.Tensor:
+    if xyz.dim() != 3 or xyz.shape[-1] != 3:
+        raise ValueError(f"{name} must be [batch, points, 3], got shape {tuple(xyz.shape)}")
+    if not xyz.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got {xyz.dtype}")
+    return xyz if xyz.dtype in (torch.float32, torch.float64) else xyz.float()
+
+
+def _check_mask(mask: torch.Tensor | None, xyz: torch.Tensor) -> torch.Tensor | None:
+    if mask is None:
+        return None
+    if mask.shape != xyz.shape[:2] or mask.dtype != torch.bool:
+        raise ValueError(f"mask must be a boolean [batch, points] = {tuple(xyz.shape[:2])}, got {mask.dtype} {tuple(mask.shape)}")
+    return mask.to(xyz.device)
+
+
+def farthest_point_sample(
+    xyz: torch.Tensor,
+    n_samples: int,
+    mask: torch.Tensor | None = None,
+    start: int | torch.Tensor | Literal["random"] = 0,
+    generator: torch.Generator | None = None,
+    allow_repeats: bool = False,
+) -> torch.Tensor:
+    """Indices ``[B, n_samples]`` (int64) of farthest point sampling on ``xyz`` ``[B, N, 3]``.
+
+    The first index is ``start`` (0, i.e. the first real point when ``mask`` marks padding;
+    an int or a ``[B]`` tensor of indices; or ``"random"``: a uniformly drawn real point, from
+    ``generator`` when given). Each next index is the point whose distance to the chosen set
+    is largest, ties broken by the lowest index. Padding (``mask`` False) is never chosen.
+    ``allow_repeats`` lets a cloud with fewer real points than ``n_samples`` repeat its first
+    real point once every point is taken (the tokenizer masks those slots); otherwise that is
+    an error.
+    """
+    xyz = _check_xyz(xyz)
+    mask = _check_mask(mask, xyz)
+    b, n, _ = xyz.shape
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1, got {n_samples}")
+    counts = mask.sum(1) if mask is not None else torch.full((b,), n, device=xyz.device)
+    if b and not allow_repeats and int(counts.min()) < n_samples:
+        i = int(counts.argmin())
+        raise ValueError(f"point cloud {i} of the batch has {int(counts[i])} points, fewer than n_samples={n_samples}")
+    if b and int(counts.min()) == 0:
+        raise ValueError(f"point cloud {int(counts.argmin())} of the batch has no points")
+    device = xyz.device
+    pts = xyz.transpose(1, 2).contiguous()  # [B, 3, N]: each coordinate a contiguous plane
+    dist = torch.full((b, n), float("inf"), dtype=xyz.dtype, device=device)
+    if mask is not None:
+        dist.masked_fill_(~mask, -1.0)  # below every real distance: never the argmax
+    if isinstance(start, str):
+        if start != "random":
+            raise ValueError(f"start must be an index, a [batch] tensor or 'random', got {start!r}")
+        weights = mask.to(torch.float32) if mask is not None else torch.ones(b, n, device=device)
+        far = torch.multinomial(weights, 1, generator=generator).squeeze(1)
+    elif isinstance(start, torch.Tensor):
+        far = start.to(device=device, dtype=torch.long).reshape(b)
+    else:
+        if not 0 <= int(start) < n:
+            raise ValueError(f"start index {start} is outside 0..{n - 1}")
+        far = torch.full((b,), int(start), dtype=torch.long, device=device)
+        if mask is not None:  # start index padding (left-padded clouds): take the first real point
+            far = torch.where(mask[torch.arange(b, device=device), far], far, mask.to(torch.int8).argmax(1))
+    if mask is not None and not bool(mask[torch.arange(b, device=device), far].all()):
+        raise ValueError("start index points at padding")
+    out = torch.empty(b, n_samples, dtype=torch.long, device=device)
+    rows = torch.arange(b, device=device)
+    diff = torch.empty_like(pts)
+    d = torch.empty_like(dist)
+    for i in range(n_samples):
+        out[:, i] = far
+        torch.sub(pts, pts[rows, :, far].unsqueeze(-1), out=diff)
+        diff.square_()
+        torch.sum(diff, 1, out=d)  # (dx^2 + dy^2) + dz^2
+        torch.minimum(dist, d, out=dist)
+        far = dist.argmax(1)  # first maximal index on ties
+    return out
+
+
+def knn(
+    xyz: torch.Tensor,
+    centers: torch.Tensor,
+    k: int,
+    mask: torch.Tensor | None = None,
+    max_bytes: int = DEFAULT_KNN_BYTES,
+) -> torch.Tensor:
+    """Indices ``[B, M, k]`` into ``xyz`` ``[B, N, 3]`` of each centre's ``k`` nearest points.
+
+    Nearest first; equal distances in index order. Padding points (``mask`` False) are never
+    neighbours. Centres are processed in chunks so that the distance block stays under
+    ``max_bytes`` (a ``[32, 2048, 8192]`` matrix would need 2 GiB in one piece).
+    """
+    xyz = _check_xyz(xyz)
+    centers = _check_xyz(centers, "centers").to(xyz.dtype)
+    mask = _check_mask(mask, xyz)
+    b, n, _ = xyz.shape
+    if centers.shape[0] != b:
+        raise ValueError(f"centers have batch size {centers.shape[0]}, xyz has {b}")
+    counts = mask.sum(1) if mask is not None else torch.full((b,), n, device=xyz.device)
+    if k < 1 or (b and int(counts.min()) < k):
+        i = int(counts.argmin()) if b else 0
+        raise ValueError(f"k={k} neighbours requested, but point cloud {i} of the batch has {int(counts[i]) if b else 0} points")
+    m = centers.shape[1]
+    # two [B, chunk, N] blocks live at once (the running sum and one coordinate's term)
+    per_center = 2 * b * n * xyz.element_size()
+    chunk = max(1, min(m, max_bytes // max(per_center, 1)))
+    pts = xyz.transpose(1, 2).unsqueeze(2)  # [B, 3, 1, N]
+    out = torch.empty(b, m, k, dtype=torch.long, device=xyz.device)
+    for s in range(0, m, chunk):
+        c = centers[:, s : s + chunk].transpose(1, 2).unsqueeze(-1)  # [B, 3, c, 1]
+        d = (pts[:, 0] - c[:, 0]).square_()
+        d.add_((pts[:, 1] - c[:, 1]).square_())
+        d.add_((pts[:, 2] - c[:, 2]).square_())
+        if mask is not None:
+            d.masked_fill_(~mask.unsqueeze(1), float("inf"))
+        values, index = d.topk(k, dim=-1, largest=False, sorted=True)
+        _lowest_index_ties(d, values, index)
+        # equal distances in index order: sort by index, then stably by distance
+        order = index.argsort(dim=-1)
+        index = index.gather(-1, order)
+        values = values.gather(-1, order)
+        out[:, s : s + chunk] = index.gather(-1, values.argsort(dim=-1, stable=True))
+    return out
+
+
+def _lowest_index_ties(d: torch.Tensor, values: torch.Tensor, index: torch.Tensor) -> None:
+    """Where the k-th distance is tied beyond the top-k, redo those rows taking the lowest indices (in place)."""
+    kth = values[..., -1:]
+    ambiguous = (d == kth).sum(-1) > (values == kth).sum(-1)
+    if not bool(ambiguous.any()):
+        return
+    rows = ambiguous.nonzero(as_tuple=True)
+    dr, kr = d[rows], kth[rows]  # [R, N], [R, 1]
+    k = values.shape[-1]
+    less = dr < kr
+    tied = dr == kr
+    room = k - less.sum(-1, keepdim=True)
+    chosen = less | (tied & (tied.cumsum(-1) <= room))
+    picked = chosen.nonzero()[:, 1].reshape(-1, k)  # ascending index within each row
+    order = dr.gather(-1, picked).argsort(dim=-1, stable=True)
+    index[rows] = picked.gather(-1, order)
+    values[rows] = dr.gather(-1, index[rows])
+
+
+def gather_points(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``points`` ``[B, N, C]`` at ``index`` ``[B, ...]`` → ``[B, ..., C]``."""
+    b, c = points.shape[0], points.shape[-1]
+    flat = index.reshape(b, -1)
+    out = points.gather(1, flat.unsqueeze(-1).expand(-1, -1, c))
+    return out.reshape(*index.shape, c)
