@@ -23,6 +23,11 @@ from metaframe_registry import ReadError
 
 
 
+# A seek flushes the decoder and restarts at a keyframe; below this many skipped frames,
+# decoding on is as fast (measured in benchmarks/bench_video.py on 320x240 H.264).
+SEEK_MIN_SKIP = 8
+
+
 @dataclass
 class FrameIndex:
     """What the demux pass found: frame count, presentation timestamps in order, keyframes."""
@@ -156,7 +161,8 @@ def _decode_seeking(container: Any, stream: Any, index: FrameIndex, targets: lis
         target = index.pts[i]
         k = bisect.bisect_right(index.keyframes, target) - 1
         keyframe = index.keyframes[k] if k >= 0 else index.pts[0]
-        if frames is None or keyframe > current or target <= current:
+        skipped = position[keyframe] - position.get(current, -1)  # frames a seek would save
+        if frames is None or target <= current or (keyframe > current and skipped > SEEK_MIN_SKIP):
             container.seek(keyframe, stream=stream, backward=True, any_frame=False)
             frames = container.decode(stream)
             out.seeks += 1
