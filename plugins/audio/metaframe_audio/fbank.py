@@ -14,6 +14,7 @@ alone. Plain ``torch.stft`` cannot do per-frame DC removal and pre-emphasis, hen
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -172,6 +173,13 @@ def mel_banks(
     return F.pad(banks, (0, 1))  # the Nyquist bin gets no weight, as in Kaldi
 
 
+@lru_cache(maxsize=32)
+def _cached_mel_banks(*args: float) -> torch.Tensor:
+    """The filters for one setting, built once (building costs more than applying them to a short clip)."""
+    with torch.inference_mode(False):  # a normal tensor even when first built under inference_mode
+        return mel_banks(*args)  # type: ignore[arg-type]
+
+
 def _frames(
     waveform: torch.Tensor, lengths: torch.Tensor | None, window_size: int, window_shift: int, snip_edges: bool
 ) -> torch.Tensor:
@@ -273,7 +281,7 @@ def kaldi_fbank_batch(
     spectrum = torch.fft.rfft(frames).abs()
     if use_power:
         spectrum = spectrum.pow(2.0)
-    banks = mel_banks(num_mel_bins, padded, sample_frequency, low_freq, high_freq, vtln_low, vtln_high, vtln_warp)
+    banks = _cached_mel_banks(num_mel_bins, padded, sample_frequency, low_freq, high_freq, vtln_low, vtln_high, vtln_warp)
     m = spectrum.shape[1]
     feats = torch.mm(spectrum.reshape(batch * m, -1), banks.to(device=device, dtype=dtype).T).view(batch, m, -1)
     if use_log_fbank:
