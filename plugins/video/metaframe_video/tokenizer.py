@@ -8,7 +8,7 @@ so one tokenizer serves any ``num_frames`` / ``size`` that are multiples of the 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,12 @@ def resize_time_embed(pos: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 class TubeletTokenizer(nn.Module):
-    """Clips ``[B, C, T, H, W]`` → ``T/t · H/p · W/p`` tokens, ordered time-major (t, then rows)."""
+    """Clips ``[B, C, T, H, W]`` → ``T/t · H/p · W/p`` tokens, ordered time-major (t, then rows).
+
+    ``max_tokens``: warn above this many tokens per clip (default 2048). ``inflate_from``: an
+    image tokenizer (module, state dict or ``.safetensors`` path) whose patch projection and
+    positions initialise this one, by ``inflation`` = ``average`` | ``central`` (see inflate.py).
+    """
 
     def __init__(
         self,
@@ -39,6 +44,9 @@ class TubeletTokenizer(nn.Module):
         tubelet_size: int = 2,
         patch_size: int = 16,
         max_tokens: int | None = None,
+        inflate_from: Any = None,
+        inflation: str = "average",
+        inflate_prefix: str | None = None,
     ) -> None:
         super().__init__()
         h, w = pair(image_size, "image_size")
@@ -65,6 +73,10 @@ class TubeletTokenizer(nn.Module):
         nn.init.trunc_normal_(self.time_embed, std=0.02)
         nn.init.trunc_normal_(self.space_embed, std=0.02)
         self._warn(self.grid, f"{num_frames} frames of {h}x{w} with tubelet ({tubelet_size}, {patch_size}, {patch_size})")
+        if inflate_from is not None:
+            from .inflate import inflate_into
+
+            inflate_into(self, inflate_from, inflation, inflate_prefix)
 
     @property
     def num_tokens(self) -> int:

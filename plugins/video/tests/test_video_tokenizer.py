@@ -122,3 +122,21 @@ def test_state_dict_round_trips_through_safetensors(video, tmp_path):
     other.load_state_dict(load_file(tmp_path / "tok.safetensors"))
     clip = torch.randn(1, 3, 4, 32, 32)
     torch.testing.assert_close(other(clip).tokens, tokenizer(clip).tokens)
+
+
+def test_inflate_from_option_reads_a_saved_image_tokenizer(video, tmp_path):
+    from safetensors.torch import save_file
+
+    image_tok = metaframe.get_modality("image").build_tokenizer(embed_dim=8, patch_size=16, image_size=32)
+    save_file({f"tokenizers.image.{k}": v for k, v in image_tok.state_dict().items()}, tmp_path / "ckpt.safetensors")
+    video_tok = video.build_tokenizer(
+        embed_dim=8, **SMALL, inflate_from=str(tmp_path / "ckpt.safetensors"), inflate_prefix="tokenizers.image.", inflation="central"
+    )
+    frame = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        tokens = video_tok(frame[:, :, None].expand(1, 3, 4, 32, 32)).tokens.reshape(1, 2, 4, 8)
+        torch.testing.assert_close(tokens[:, 1], image_tok(frame).tokens, rtol=1e-4, atol=1e-5)
+    with pytest.raises(KeyError, match="no 'proj.weight'"):
+        video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "ckpt.safetensors"))
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "missing.safetensors"))
