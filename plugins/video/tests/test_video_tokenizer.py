@@ -140,3 +140,9 @@ def test_inflate_from_option_reads_a_saved_image_tokenizer(video, tmp_path):
         video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "ckpt.safetensors"))
     with pytest.raises(FileNotFoundError, match="missing.safetensors"):
         video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "missing.safetensors"))
+
+
+def test_entry_module_imports_no_torch_or_av():
+    code = "import sys, metaframe_video; metaframe_video.manifest(); print(sorted({'torch', 'av', 'numpy'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
