@@ -1,0 +1,42 @@
+"""Many graphs in one file: a JSON list (or ``{"graphs": [...]}``) or JSON Lines, each with a target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from metaframe_registry import ReadError
+
+from .graph import Graph
+from .reader import read_graph
+
+
+def graph_dataset(path: str | Path, target: str = "y", **read_options: Any) -> list[tuple[Graph, Any]]:
+    """``(graph, graph[target])`` pairs; a graph without the target field is an error naming it."""
+    p = Path(path)
+    if not p.exists():
+        raise ReadError(p, "file not found")
+    text = p.read_text()
+    if not text.strip():
+        raise ReadError(p, "file is empty")
+    try:
+        if p.suffix.lower() == ".jsonl":
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            data = json.loads(text)
+            items = data["graphs"] if isinstance(data, dict) and "graphs" in data else data
+    except json.JSONDecodeError as exc:
+        raise ReadError(p, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    if not isinstance(items, list):
+        raise ReadError(p, "expected a list of graphs (or {'graphs': [...]})")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or target not in item:
+            raise ReadError(p, f"graph {i} has no {target!r} field (the target)")
+        try:
+            graph = read_graph(item, **read_options)
+        except ReadError as exc:
+            raise ReadError(p, f"graph {i}: {exc.problem}") from exc
+        out.append((graph, item[target]))
+    return out
