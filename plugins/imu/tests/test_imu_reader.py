@@ -134,3 +134,17 @@ def test_bad_option_names_the_option(imu, tmp_path):
         imu.read(tmp_path / "w.npy", acc_unit="furlong/s2")
     with pytest.raises(ValueError, match="optional_groups \\['mag'\\] are not in groups"):
         imu.read(tmp_path / "w.npy", optional_groups=["mag"])
+
+
+def test_cli_lists_the_modality_with_its_layout():
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "metaframe", "list-modalities", "--format", "json"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    row = {r["name"]: r for r in json.loads(proc.stdout)}["imu"]
+    assert row["status"] == "ok" and row["distribution"] == "metaframe-imu"
+    assert "acc_x" in row["info"]["layout"] and ".npy" in row["extensions"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from metaframe.tokens import TokenBatch
@@ -69,8 +70,9 @@ class StepTokenizer(nn.Module):
         extras: dict[str, torch.Tensor] = {"lengths": lengths}
         if self.revin is not None:
             values, extras["revin_loc"], extras["revin_scale"] = self.revin(values, mask)
-        weight = self.conv.weight.to(values.dtype)  # [D, C, 3]
-        tokens = torch.einsum("btck,dck->btd", circular_windows(values, lengths), weight)
+        b, t, c = values.shape
+        weight = self.conv.weight.to(values.dtype).reshape(self.embed_dim, c * 3)  # [D, C, 3] → [D, C*3]
+        tokens = F.linear(circular_windows(values, lengths).reshape(b, t, c * 3), weight)
         tokens = tokens + sinusoidal_positions(values.shape[1], self.embed_dim, values.device).to(tokens.dtype)
         if self.time_proj is not None:
             if batch.time_features is None:
