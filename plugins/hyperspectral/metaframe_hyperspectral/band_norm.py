@@ -14,6 +14,7 @@ from torch import nn
 
 NORMALIZE_CHOICES = ("minmax", "standard", "none")
 EPS = 1e-6
+CHUNK_VALUES = 1 << 22  # samples are reduced in chunks: 10k small neighbourhoods one by one are slow
 
 
 def iter_cubes(samples: Iterable[Any]) -> Iterable[torch.Tensor]:
@@ -52,22 +53,41 @@ class BandNormalizer(nn.Module):
         total = torch.zeros(b, dtype=torch.float64)
         total_sq = torch.zeros(b, dtype=torch.float64)
         count = 0
+        pending: list[torch.Tensor] = []
+        pending_values = 0
+
+        def flush() -> None:
+            nonlocal low, high, count, pending_values
+            if not pending:
+                return
+            x = torch.cat(pending, dim=1)  # [bands, pixels]: one reduction per chunk
+            low = torch.minimum(low, x.min(1).values.double().cpu())
+            high = torch.maximum(high, x.max(1).values.double().cpu())
+            if self.normalize == "standard":  # sums only where needed: float64 on every value is slow
+                x = x.double()
+                total.add_(x.sum(1).cpu())
+                total_sq.add_((x * x).sum(1).cpu())
+            count += x.shape[1]
+            pending.clear()
+            pending_values = 0
+
         for cube in iter_cubes(samples):
             if cube.shape[0] != b:
                 raise ValueError(f"fit: sample has {cube.shape[0]} bands, this tokenizer expects {b}")
-            x = cube.detach().to(torch.float64).reshape(b, -1)
-            low = torch.minimum(low, x.min(1).values)
-            high = torch.maximum(high, x.max(1).values)
-            total += x.sum(1)
-            total_sq += (x * x).sum(1)
-            count += x.shape[1]
+            pending.append(cube.detach().reshape(b, -1).float())
+            pending_values += pending[-1].numel()
+            if pending_values >= CHUNK_VALUES:
+                flush()
+        flush()
         if count == 0:
             raise ValueError("fit: no samples given")
         if self.normalize == "minmax":
             shift, scale = low, high - low
-        else:  # standard (and none: recorded, not applied)
+        elif self.normalize == "standard":
             shift = total / count
             scale = (total_sq / count - shift * shift).clamp_min(0).sqrt()
+        else:  # none: identity
+            shift, scale = torch.zeros(b, dtype=torch.float64), torch.ones(b, dtype=torch.float64)
         self.shift.copy_(shift.float())
         self.scale.copy_(scale.clamp_min(EPS).float())  # a constant band maps to 0, not to inf
         self.fitted.fill_(True)

@@ -73,7 +73,7 @@ class SingleChannelPatchTokenizer(PatchTokenizer):
         for image in _images(samples):
             if image.shape[0] != self.in_channels:
                 raise ValueError(f"fit: image has {image.shape[0]} channels, this tokenizer expects {self.in_channels}")
-            x = image.detach().to(torch.float64).flatten(1)
+            x = image.detach().to("cpu", torch.float64).flatten(1)
             total += x.sum(1)
             total_sq += (x * x).sum(1)
             count += x.shape[1]
