@@ -80,7 +80,28 @@ def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: st
         raise ReadError(path, f"malformed {kind}: {problem}") from exc
     if table.num_rows == 0:
         raise ReadError(path, f"has no rows (columns: {', '.join(table.column_names) or 'none'})")
+    if suffix in CSV_EXTENSIONS:
+        _refuse_undecodable(path, table, encoding)
     return table.to_pandas()
+
+
+def _refuse_undecodable(path: Path, table: Any, encoding: str) -> None:
+    """pyarrow reads a CSV column holding invalid UTF-8 as binary, silently: name it instead."""
+    import pyarrow as pa
+
+    for name, column in zip(table.column_names, table.columns):
+        if not (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
+            continue
+        for row, value in enumerate(column.to_pylist(), start=1):
+            try:
+                if value is not None:
+                    value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ReadError(
+                    path,
+                    f"column {name!r}, data row {row}: not valid {encoding} text ({value[:24]!r}); "
+                    "pass encoding='latin-1' (or the file's encoding)",
+                ) from None
 
 
 def frame_from(source: Any) -> tuple[Any, bool]:

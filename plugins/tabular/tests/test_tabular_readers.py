@@ -1,0 +1,114 @@
+"""Readers: CSV / TSV / Parquet files, DataFrames, dicts; a target column by option; bad files name the problem."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+import metaframe
+from metaframe import ReadError
+
+ROWS = [
+    {"age": 39, "job": "clerk", "hours": 40.0, "income": "low"},
+    {"age": 50, "job": "nurse", "hours": None, "income": "high"},
+    {"age": None, "job": None, "hours": 13.5, "income": "low"},
+]
+
+
+@pytest.fixture(scope="module")
+def tabular():
+    return metaframe.get_modality("tabular")
+
+
+def features(row):
+    return {k: v for k, v in row.items() if k != "income"}
+
+
+def assert_rows(got, expected):
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert list(g) == list(e)
+        for key in e:
+            if e[key] is None:
+                assert g[key] is None, (key, g[key])
+            else:
+                assert g[key] == e[key] and not (isinstance(g[key], float) and math.isnan(g[key]))
+
+
+def test_csv_tsv_and_parquet_give_the_same_rows_and_targets(tabular, tmp_path):
+    frame = pd.DataFrame(ROWS)
+    csv, tsv, parquet = tmp_path / "t.csv", tmp_path / "t.tsv", tmp_path / "t.parquet"
+    frame.to_csv(csv, index=False)
+    frame.to_csv(tsv, index=False, sep="\t")
+    frame.to_parquet(parquet)
+    for path in (csv, tsv, parquet):
+        pairs = tabular.dataset(path, target="income")
+        assert_rows([row for row, _ in pairs], [features(r) for r in ROWS])
+        assert [y for _, y in pairs] == ["low", "high", "low"]
+        assert_rows(tabular.read(path, target="income"), [features(r) for r in ROWS])
+    assert [y for _, y in tabular.dataset(csv)] == [None, None, None]
+    assert list(tabular.read(csv)[0]) == ["age", "job", "hours", "income"]
+
+
+def test_dataframe_dict_of_columns_and_single_rows(tabular):
+    frame = pd.DataFrame(ROWS)
+    assert_rows(tabular.read(frame, target="income"), [features(r) for r in ROWS])
+    columns = {k: [r[k] for r in ROWS] for k in ROWS[0]}
+    assert_rows(tabular.read(columns, columns=["job", "hours"]), [{"job": r["job"], "hours": r["hours"]} for r in ROWS])
+    one = tabular.read({"age": 39, "job": "clerk", "hours": float("nan")})
+    assert one == {"age": 39, "job": "clerk", "hours": None}
+    assert tabular.read(frame.iloc[0]) == ROWS[0]
+    batch = tabular.collate([one, tabular.read({"hours": 1.0, "age": 2, "job": "x"})])
+    assert batch.num_rows == 2 and list(batch.columns) == ["age", "job", "hours"]
+
+
+def test_na_values_option_marks_placeholders_missing(tabular, tmp_path):
+    path = tmp_path / "adult.csv"
+    path.write_text("age,workclass\n39,State-gov\n50,?\n")
+    rows = tabular.read(path, na_values=["?"])
+    assert rows[1]["workclass"] is None
+    assert tabular.read(path)[1]["workclass"] == "?"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("empty.csv", b"", "file is empty"),
+        ("header.csv", b"a,b\n", "has no rows"),
+        ("ragged.csv", b"a,b\n1,2\n3,4,5\n", "Expected 2 columns, got 3"),
+        ("short.csv", b"a,b\n1,2\n3\n", "Expected 2 columns, got 1"),
+        ("latin1.csv", "name,n\nok,2\ncaf\u00e9,1\n".encode("latin-1"), "column 'name', data row 2: not valid utf-8"),
+        ("broken.parquet", b"PAR1 this is not parquet", "malformed Parquet"),
+        ("data.xlsx", b"whatever", "unsupported extension .xlsx"),
+    ],
+)
+def test_bad_files_raise_read_error_naming_file_and_problem(tabular, tmp_path, name, content, problem):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReadError) as info:
+        tabular.read(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and problem in message
+
+
+def test_other_encodings_by_option(tabular, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,n\ncaf\u00e9,1\n".encode("latin-1"))
+    assert tabular.read(path, encoding="latin-1")[0]["name"] == "caf\u00e9"
+
+
+def test_bad_in_memory_sources_and_columns(tabular, tmp_path):
+    with pytest.raises(ReadError, match="different lengths"):
+        tabular.read({"a": [1, 2], "b": [1]})
+    with pytest.raises(ReadError, match="mixes list-valued columns"):
+        tabular.read({"a": [1, 2], "b": 3})
+    with pytest.raises(ReadError, match="no target column 'label'"):
+        tabular.dataset(pd.DataFrame(ROWS), target="label")
+    with pytest.raises(ReadError, match="no column 'salary'"):
+        tabular.read(pd.DataFrame(ROWS), columns=["age", "salary"])
+    with pytest.raises(ReadError, match="file not found"):
+        tabular.read(tmp_path / "absent.csv")
+    with pytest.raises(ValueError, match="row 1 has different columns.*missing \\['job'\\]"):
+        tabular.collate([{"age": 1, "job": "a"}, {"age": 2}])
