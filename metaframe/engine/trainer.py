@@ -248,6 +248,8 @@ class _Trainer:
             self._restore(self.resume_from)
         self.net: torch.nn.Module = self.model
         if self.info.enabled:
+            # [CLS] / modality-embedding gradients come from an expand(): harmless stride mismatch
+            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
@@ -381,7 +383,16 @@ class _Trainer:
                     break
             bar.close()
             self._end_epoch(epoch, time.perf_counter() - t_start)
-        history = [r for r in _read_records(self.run_dir / METRICS_FILE) if r.get("kind") == "val"] if self.info.is_main else []
+        history: list[dict[str, Any]] = []
+        if self.info.is_main:
+            records = _read_records(self.run_dir / METRICS_FILE)
+            history = [r for r in records if r.get("kind") == "val"]
+            try:
+                from .plots import plot_curves
+
+                plot_curves(records, self.run_dir / CURVES_FILE)
+            except ImportError:
+                warnings.warn("matplotlib is not installed: no training-curve PNG", stacklevel=1)
         barrier(self.info)
         return TrainResult(
             self.run_dir,
@@ -424,12 +435,6 @@ class _Trainer:
         if self.info.is_main:
             summary = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith(("train_loss", "val_")) and isinstance(v, float))
             self.say(f"epoch {epoch + 1}: {summary}")
-            try:
-                from .plots import plot_curves
-
-                plot_curves(_read_records(self.run_dir / METRICS_FILE), self.run_dir / CURVES_FILE)
-            except ImportError:
-                warnings.warn("matplotlib is not installed: no training-curve PNG", stacklevel=1)
 
     @torch.no_grad()
     def validate(self) -> dict[str, Any]:
