@@ -2,7 +2,9 @@
 
 from metaframe_registry import ModalityManifest
 
-EXTENSIONS = [".mat", ".npy", ".npz", ".hdr", ".img", ".raw", ".dat", ".bsq", ".bil", ".bip"]
+# folders are scanned for these; an ENVI data file (.img, .raw, ...) is read through its .hdr, so it is
+# not listed (a folder would otherwise yield every ENVI image twice), but naming it directly works.
+EXTENSIONS = [".mat", ".npy", ".npz", ".hdr"]
 
 
 def manifest() -> ModalityManifest:

@@ -131,3 +131,17 @@ def test_wrong_bands_and_wrong_neighbourhood_refused(hsi):
         tokenizer(torch.zeros(1, BANDS, 7, 7))
     with pytest.raises(ValueError, match="fit: sample has 12 bands"):
         tokenizer.fit([torch.zeros(12, 5, 5)])
+
+
+@pytest.mark.parametrize("normalize", ["minmax", "standard"])
+def test_fit_in_small_chunks_matches_one_pass(hsi, monkeypatch, normalize):
+    import metaframe_hyperspectral.band_norm as band_norm
+
+    samples = [torch.randn(BANDS, 3, 3) * (i + 1) + i for i in range(7)]
+    whole = hsi.build_tokenizer(embed_dim=D, num_bands=BANDS, neighbourhood=3, normalize=normalize)
+    whole.fit([torch.cat(samples, dim=2)])  # all pixels as one cube
+    monkeypatch.setattr(band_norm, "CHUNK_VALUES", BANDS * 9 * 2)  # flush every second sample
+    chunked = hsi.build_tokenizer(embed_dim=D, num_bands=BANDS, neighbourhood=3, normalize=normalize)
+    chunked.fit(samples)
+    assert torch.allclose(chunked.norm.shift, whole.norm.shift, atol=1e-5)
+    assert torch.allclose(chunked.norm.scale, whole.norm.scale, atol=1e-5)
