@@ -187,3 +187,14 @@ def test_cli_lists_audio(tmp_path: Path) -> None:
     assert rows["audio"]["status"] == "ok"
     assert rows["audio"]["distribution"] == "metaframe-audio"
     assert "1212" in rows["audio"]["info"]["tokens_per_sample"]
+
+
+def test_filterbank_stays_float32_under_bf16_autocast(audio) -> None:
+    tokenizer = audio.build_tokenizer(embed_dim=DIM, **SMALL).eval()
+    batch = audio.collate([_clip(audio, 0.5)])
+    reference, _ = tokenizer.filterbank(batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        feats, _ = tokenizer.filterbank(batch)
+        out = tokenizer(batch)
+    assert feats.dtype == torch.float32 and torch.equal(feats, reference)
+    assert out.tokens.shape == (1, 18, DIM) and torch.isfinite(out.tokens.float()).all()
