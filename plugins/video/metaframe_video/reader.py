@@ -64,7 +64,9 @@ def _frames_from_array(array: Any, pick: Callable[[int], list[int]], source: Any
         if t.shape[1] == 0:
             raise ReadError(source, "holds no frames (T = 0)")
         t = t[:, pick(t.shape[1])].permute(1, 0, 2, 3)
-        return t.float() if t.is_floating_point() else torch.from_numpy(_scale_integer(t.cpu().numpy()))
+        if t.is_floating_point() or t.dtype == torch.uint8:
+            return t.cpu()
+        return torch.from_numpy(_scale_integer(t.cpu().numpy()))
     a = np.asarray(array)
     if a.ndim == 3:
         a = a[..., None]
@@ -72,8 +74,10 @@ def _frames_from_array(array: Any, pick: Callable[[int], list[int]], source: Any
         raise ReadError(source, f"expected an array [T, H, W, C] or [T, H, W], got shape {a.shape}")
     if a.shape[0] == 0:
         raise ReadError(source, "holds no frames (T = 0)")
-    a = a[pick(a.shape[0])]
-    return torch.from_numpy(np.ascontiguousarray(_scale_integer(a))).permute(0, 3, 1, 2)
+    a = np.ascontiguousarray(a[pick(a.shape[0])])
+    if a.dtype != np.uint8:  # uint8 stays uint8 for the fast resize (transform.py)
+        a = _scale_integer(a)
+    return torch.from_numpy(a).permute(0, 3, 1, 2)
 
 
 def read_video(
@@ -108,7 +112,7 @@ def read_video(
             frames = _frames_from_list(files, pick, path)
         else:
             decoded, _ = decode_video_frames(path, pick)
-            frames = torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2).float().div_(255.0)
+            frames = torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2)  # uint8 [T, C, H, W]
     elif isinstance(source, (list, tuple)):
         frames = _frames_from_list(source, pick, source)
     elif isinstance(source, torch.Tensor) or hasattr(source, "__array__"):
