@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install metaframe, its registry and every plugin in plugins/.
-# Usage: bash scripts/install.sh [--dev]     (--dev adds test and benchmark dependencies)
+# Usage: bash scripts/install.sh [--dev]     (the demo extra always; --dev adds test and benchmark dependencies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -9,12 +9,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VPY=.venv/bin/python
 "$VPY" -m pip install -q --upgrade pip setuptools wheel
-extras=""
-if [ "${1:-}" = "--dev" ]; then extras="[dev]"; fi
+extras="[demo]"
+if [ "${1:-}" = "--dev" ]; then extras="[demo,dev]"; fi
 args=(-e ./registry -e ".${extras}")
 for plugin in plugins/*/; do
   if [ -f "$plugin/pyproject.toml" ]; then
-    if [ -n "$extras" ] && grep -q '^dev *=' "$plugin/pyproject.toml"; then
+    if [ "$extras" = "[demo,dev]" ] && grep -q '^dev *=' "$plugin/pyproject.toml"; then
       args+=(-e "${plugin%/}[dev]")
     else
       args+=(-e "${plugin%/}")

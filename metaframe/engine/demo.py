@@ -111,7 +111,11 @@ def run_demo(
         if task.modality not in installed:
             results[task.modality] = {"skipped": f"plugin for {task.modality!r} is not installed"}
             continue
-        sources, labels = task.load(quick)
+        try:
+            sources, labels = task.load(quick)
+        except ImportError as exc:
+            results[task.modality] = {"skipped": f"{exc.name or exc} is not installed (pip install 'metaframe[demo]')"}
+            continue
         tr, va = _split(len(sources))
         train_data = [(sources[i], labels[i]) for i in tr]
         val_data = [(sources[i], labels[i]) for i in va]
