@@ -2,7 +2,7 @@
 
 from metaframe_registry import ModalityManifest
 
-EXTENSIONS = [".csv", ".tsv", ".parquet", ".pq"]
+EXTENSIONS = [".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson"]
 
 # The fitted state that matches `examples`: the conformance kit builds the tokenizer with it.
 EXAMPLE_STATE = {
@@ -31,6 +31,6 @@ def manifest() -> ModalityManifest:
         info={
             "tokens_per_sample": "one per column (fixed by the fitted state)",
             "fittable": "fit(rows) -> fitted_state() JSON; rebuild with fitted_state=... before load_state_dict",
-            "readers": "CSV / TSV / Parquet (pyarrow), pandas DataFrame or Series, dict of columns, dict row",
+            "readers": "CSV / TSV / Parquet / JSON Lines (pyarrow), pandas DataFrame or Series, dict of columns, dict row",
         },
     )

@@ -1,4 +1,4 @@
-"""Reading tables into rows: CSV / TSV / Parquet files (pyarrow), DataFrames, dicts of columns.
+"""Reading tables into rows: CSV / TSV / Parquet / JSON Lines files (pyarrow), DataFrames, dicts of columns.
 
 A sample is one row: a plain ``dict`` column → value, with ``None`` for a missing value. A
 source holding several rows gives a list of rows; ``read_dataset`` gives ``(row, target)``
@@ -17,6 +17,7 @@ from metaframe_registry import ReadError
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 PARQUET_EXTENSIONS = (".parquet", ".pq")
+JSON_EXTENSIONS = (".jsonl", ".ndjson")
 Row = dict[str, Any]
 
 
@@ -43,7 +44,7 @@ def plain(value: Any) -> Any:
 
 
 def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: str | None = None, encoding: str = "utf-8") -> Any:
-    """A CSV / TSV / Parquet file as a pandas DataFrame, with errors that name the file."""
+    """A CSV / TSV / Parquet / JSON Lines file as a pandas DataFrame, with errors that name the file."""
     import pyarrow as pa
 
     if not path.exists():
@@ -58,25 +59,48 @@ def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: st
             import pyarrow.parquet as pq
 
             table = pq.read_table(path)
+        elif suffix in JSON_EXTENSIONS:
+            from pyarrow import json as pajson
+
+            table = pajson.read_json(path)
         elif suffix in CSV_EXTENSIONS:
             from pyarrow import csv as pacsv
 
             null_values = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", *(na_values or [])]
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(encoding=encoding),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter or ("\t" if suffix == ".tsv" else ",")),
-                convert_options=pacsv.ConvertOptions(null_values=null_values, strings_can_be_null=True),
-            )
+            bad_rows: list[Any] = []
+
+            def refuse(row: Any) -> str:  # remember the first ragged row, then let pyarrow stop
+                bad_rows.append(row)
+                return "error"
+
+            try:
+                table = pacsv.read_csv(
+                    path,
+                    read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=delimiter or ("\t" if suffix == ".tsv" else ","), invalid_row_handler=refuse
+                    ),
+                    convert_options=pacsv.ConvertOptions(null_values=null_values, strings_can_be_null=True),
+                )
+            except pa.ArrowInvalid as exc:
+                if bad_rows:
+                    row = bad_rows[0]
+                    where = f"line {row.number}" if row.number is not None else "a row"
+                    raise ReadError(
+                        path,
+                        f"{where}: expected {row.expected_columns} fields (as in the header), found "
+                        f"{row.actual_columns}: {row.text[:80]!r}",
+                    ) from exc
+                raise
         else:
-            raise ReadError(path, f"unsupported extension {suffix or '(none)'}: expected .csv, .tsv or .parquet")
+            raise ReadError(path, f"unsupported extension {suffix or '(none)'}: expected .csv, .tsv, .parquet or .jsonl")
     except ReadError:
         raise
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
         problem = str(exc).strip().splitlines()[0]
         if "invalid UTF8" in problem or "UTF8" in problem:
             problem += f"; the file is not valid {encoding}: pass encoding='latin-1' (or the file's encoding)"
-        kind = "Parquet" if suffix in PARQUET_EXTENSIONS else "CSV"
+        kind = "Parquet" if suffix in PARQUET_EXTENSIONS else "JSON Lines" if suffix in JSON_EXTENSIONS else "CSV"
         raise ReadError(path, f"malformed {kind}: {problem}") from exc
     if table.num_rows == 0:
         raise ReadError(path, f"has no rows (columns: {', '.join(table.column_names) or 'none'})")

@@ -39,11 +39,12 @@ def assert_rows(got, expected):
 
 def test_csv_tsv_and_parquet_give_the_same_rows_and_targets(tabular, tmp_path):
     frame = pd.DataFrame(ROWS)
-    csv, tsv, parquet = tmp_path / "t.csv", tmp_path / "t.tsv", tmp_path / "t.parquet"
+    csv, tsv, parquet, jsonl = tmp_path / "t.csv", tmp_path / "t.tsv", tmp_path / "t.parquet", tmp_path / "t.jsonl"
     frame.to_csv(csv, index=False)
     frame.to_csv(tsv, index=False, sep="\t")
     frame.to_parquet(parquet)
-    for path in (csv, tsv, parquet):
+    frame.to_json(jsonl, orient="records", lines=True)
+    for path in (csv, tsv, parquet, jsonl):
         pairs = tabular.dataset(path, target="income")
         assert_rows([row for row, _ in pairs], [features(r) for r in ROWS])
         assert [y for _, y in pairs] == ["low", "high", "low"]
@@ -77,10 +78,11 @@ def test_na_values_option_marks_placeholders_missing(tabular, tmp_path):
     [
         ("empty.csv", b"", "file is empty"),
         ("header.csv", b"a,b\n", "has no rows"),
-        ("ragged.csv", b"a,b\n1,2\n3,4,5\n", "Expected 2 columns, got 3"),
-        ("short.csv", b"a,b\n1,2\n3\n", "Expected 2 columns, got 1"),
+        ("ragged.csv", b"a,b\n1,2\n3,4,5\n", "line 3: expected 2 fields (as in the header), found 3: '3,4,5'"),
+        ("short.csv", b"a,b\n1,2\n3\n", "line 3: expected 2 fields (as in the header), found 1"),
         ("latin1.csv", "name,n\nok,2\ncaf\u00e9,1\n".encode("latin-1"), "column 'name', data row 2: not valid utf-8"),
         ("broken.parquet", b"PAR1 this is not parquet", "malformed Parquet"),
+        ("broken.jsonl", b'{"a": 1}\n{"a": \n', "malformed JSON Lines"),
         ("data.xlsx", b"whatever", "unsupported extension .xlsx"),
     ],
 )
