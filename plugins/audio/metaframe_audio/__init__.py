@@ -26,6 +26,8 @@ _LAZY: dict[str, str] = {
     "resample": "metaframe_audio.resample",
     "spec_augment": "metaframe_audio.specaugment",
     "AudioPatchTokenizer": "metaframe_audio.tokenizer",
+    "FittedStatsAudioTokenizer": "metaframe_audio.fitted_stats",
+    "build_tokenizer": "metaframe_audio.factory",
     "AUDIOSET_MEAN": "metaframe_audio.tokenizer",
     "AUDIOSET_STD": "metaframe_audio.tokenizer",
 }
@@ -39,7 +41,7 @@ def manifest() -> ModalityManifest:
         description="Audio clips as AST-style patches of a Kaldi log-Mel filterbank",
         inputs=["file", "bytes", "array", "tensor"],
         extensions=EXTENSIONS,
-        tokenizer="metaframe_audio.tokenizer:AudioPatchTokenizer",
+        tokenizer="metaframe_audio.factory:build_tokenizer",
         reader="metaframe_audio.reader:read_audio",
         collate="metaframe_audio.collate:collate_audio",
         examples="metaframe_audio.examples:write_examples",
@@ -53,6 +55,7 @@ def manifest() -> ModalityManifest:
             "std": 4.5689974,
             "freq_mask": 48,
             "time_mask": 192,
+            "fit_stats": False,
         },
         reader_options={"sample_rate": 16000, "channel": None, "resample_quality": "HQ", "min_frames": 16},
         example_tokenizer_options={"num_mel_bins": 32, "target_length": 100, "freq_mask": 8, "time_mask": 20},
@@ -81,9 +84,11 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .collate import collate_audio
+    from .factory import build_tokenizer
     from .fbank import kaldi_fbank, kaldi_fbank_batch, mel_banks, num_frames
     from .reader import read_audio
     from .resample import resample
+    from .fitted_stats import FittedStatsAudioTokenizer
     from .samples import AudioBatch, AudioClip
     from .specaugment import spec_augment
     from .tokenizer import AUDIOSET_MEAN, AUDIOSET_STD, AudioPatchTokenizer

@@ -114,11 +114,8 @@ class AudioPatchTokenizer(nn.Module):
             )
         return out
 
-    def filterbank(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised log-Mel features ``[B, frames, bins]`` and real frames per clip ``[B]``.
-
-        Masking (SpecAugment) happens here when the module is in train mode.
-        """
+    def log_mel(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw Kaldi log-Mel features ``[B, frames, bins]`` (padding frames 0) and real frames ``[B]``."""
         audio = self._as_batch(batch)
         device = self.proj.weight.device
         wave = audio.waveform.to(device=device, dtype=torch.float32)
@@ -134,6 +131,15 @@ class AudioPatchTokenizer(nn.Module):
                 lengths, float(audio.sample_rate), self.fbank_options["frame_length"],
                 self.fbank_options["frame_shift"], self.fbank_options.get("snip_edges", True),
             )
+        return feats, frames
+
+    def filterbank(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised log-Mel features ``[B, frames, bins]`` and real frames per clip ``[B]``.
+
+        Padded / cropped to ``target_length``; masked (SpecAugment) when the module is in train mode.
+        """
+        feats, frames = self.log_mel(batch)
+        with torch.autocast(device_type=feats.device.type, enabled=False):
             if self.target_length is not None:
                 have = feats.shape[1]
                 if have >= self.target_length:
