@@ -118,11 +118,13 @@ def test_cli_lists_the_text_modality_and_encodes_files(tmp_path):
     (tmp_path / "b.txt").write_text("a much longer text about a dog in a field\n")
     (tmp_path / "bad.txt").write_bytes(b"caf\xe9\n")
     out = tmp_path / "emb.npy"
+    encoder = tmp_path / "enc.safetensors"
+    metaframe.FrozenEncoder(embed_dim=32, depth=1, num_heads=2).save(encoder)
     proc = subprocess.run(
-        [*exe, "encode", "text", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), str(tmp_path / "bad.txt"),
+        [*exe, "encode", "text", "--encoder", str(encoder), str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), str(tmp_path / "bad.txt"),
          "--out", str(out), "-q", "--skip-errors"],
         capture_output=True, text=True, timeout=300, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 1, proc.stderr  # one file could not be read
-    assert np.load(out).shape[0] == 2
-    assert "bad.txt: not valid utf-8 at byte 3" in proc.stderr or "not valid utf-8 at byte 3" in proc.stderr
+    assert np.load(out).shape == (2, 32)
+    assert "bad.txt: not valid utf-8 at byte 3 (line 1)" in proc.stderr

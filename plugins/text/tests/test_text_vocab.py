@@ -100,3 +100,14 @@ def test_bad_tokenizer_json_and_missing_vocab_name_the_file(tmp_path):
         ids(["x"], vocab=str(path))
     with pytest.raises(FileNotFoundError, match="nope.json"):
         ids(["x"], vocab=str(tmp_path / "nope.json"))
+
+
+def test_ids_equal_clips_reference_tokenizer_on_tricky_sentences():
+    """Ids written by scripts/clip_reference_ids.py from CLIP's own SimpleTokenizer (with ftfy)."""
+    from pathlib import Path
+
+    reference = json.loads((Path(__file__).parent / "data" / "clip_reference_ids.json").read_text(encoding="utf-8"))
+    assert len(reference) >= 18
+    got = ids(list(reference), context_length=200)
+    mismatched = [s for s, row in zip(reference, got) if row != reference[s]]
+    assert not mismatched
