@@ -80,8 +80,27 @@ def write_plugin(name: str, directory: str | Path | None = None) -> list[Path]:
     return written
 
 
+def installed_provider(name: str) -> str | None:
+    """The distribution already providing modality ``name``, if one is installed."""
+    from metaframe_registry import default_registry
+
+    for record in default_registry().modality_records():
+        if record.name == name:
+            return record.distribution or "?"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     files = write_plugin(args.name, args.dir)
+    provider = installed_provider(args.name)
+    if provider is not None:
+        print(
+            f"note: a modality named {args.name!r} is already installed (from {provider}); installing both is an "
+            "error when the modality is used. Rename it, or uninstall the other.",
+            file=sys.stderr,
+        )
     target = files[0].parent if files else Path(".")
     while not (target / "pyproject.toml").exists() and target != target.parent:
         target = target.parent

@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "warnings do not fail. For behaviour (shapes, padding, gradients) run the conformance kit: "
         "pytest with metaframe.testing.parametrize_with_checks.",
     )
-    p.add_argument("target", metavar="DISTRIBUTION_OR_PATH", help="a plugin folder (with pyproject.toml) or an installed distribution name")
+    p.add_argument("target", metavar="DISTRIBUTION_OR_PATH", help="a plugin folder (with pyproject.toml), an installed distribution or an installed modality name")
     p.add_argument("--imports", action="store_true", help="also import every 'module:attr' the manifest names")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     return p

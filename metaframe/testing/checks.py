@@ -309,7 +309,7 @@ def check_tokenizer_moves_with_to(subject: ModalityUnderTest) -> None:
         f"on cuda the tokens are on {gpu.tokens.device} and the mask on {gpu.valid_mask.device}"
     )
     assert torch.equal(cpu.valid_mask, gpu.valid_mask.cpu()), "the mask differs between cpu and cuda"
-    _close(cpu.tokens[cpu.valid_mask], gpu.tokens.cpu()[cpu.valid_mask], "cuda output vs cpu output", atol=1e-3, rtol=1e-3)
+    _close(cpu.tokens[cpu.valid_mask], gpu.tokens.cpu()[cpu.valid_mask], "cuda output vs cpu output (TF32 convolutions allowed)", atol=1e-2, rtol=1e-2)
 
 
 CHECKS: dict[str, CheckFunction] = {name: globals()[name] for name in CHECK_NAMES}

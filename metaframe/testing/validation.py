@@ -154,7 +154,10 @@ def _entries_from_distribution(name: str, report: Validation) -> tuple[str | Non
     try:
         dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:
-        return None, {}
+        providers = [r.distribution for r in discover_modalities() if r.name == name and r.distribution]
+        if len(providers) != 1:
+            return None, {}
+        dist = metadata.distribution(providers[0])  # a modality name: validate its distribution
     entries = {ep.name: ep.value for ep in dist.entry_points if ep.group == MODALITY_GROUP}
     report.kind = f"installed distribution {dist.metadata['Name']} {dist.version}"
     return dist.metadata["Name"], entries
@@ -178,7 +181,7 @@ def validate_plugin(target: str | os.PathLike[str], imports: bool = False) -> Va
             report.kind = "not found"
             report.add(
                 "FAIL",
-                f"{target!s} is neither a folder nor an installed distribution; installed modality plugins: "
+                f"{target!s} is neither a folder, an installed distribution nor an installed modality; installed modality plugins: "
                 + (", ".join(installed) or "none"),
             )
             return report

@@ -92,7 +92,7 @@ def test_new_plugin_refuses_a_bad_name_and_a_non_empty_folder(tmp_path):
 def test_validate_refuses_an_unknown_target_and_lists_installed_plugins(tmp_path):
     result = run([*METAFRAME, "validate", "metaframe-does-not-exist"], cwd=tmp_path)
     assert result.returncode == 1
-    assert "neither a folder nor an installed distribution" in result.stdout
+    assert "neither a folder, an installed distribution nor an installed modality" in result.stdout
     assert "metaframe-image" in result.stdout
 
 
@@ -100,3 +100,8 @@ def test_validate_refuses_an_unknown_target_and_lists_installed_plugins(tmp_path
 def test_help_explains_the_command(command):
     result = subprocess.run([*METAFRAME, command, "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "usage: metaframe " + command in result.stdout
+
+
+def test_new_plugin_warns_when_the_name_is_already_installed(tmp_path):
+    result = run([*METAFRAME, "new-plugin", "image", "--dir", "dup"], cwd=tmp_path)
+    assert result.returncode == 0 and "already installed (from metaframe-image)" in result.stderr
