@@ -50,6 +50,10 @@ def evaluate(
         examples = load_examples(data, cfg)
         what = str(data)
     else:
+        if cfg.data.train is None:
+            from metaframe_registry import ConfigError
+
+            raise ConfigError(f"{run_dir}: the run was trained on in-memory data; pass the data to evaluate (--data)")
         _, examples = build_splits(cfg)
         what = "validation split of the run's training data"
         if not examples:

@@ -134,23 +134,30 @@ def test_a_finished_run_directory_is_not_overwritten(image_folders: Path, tmp_pa
         metaframe.train(config, quiet=True)
 
 
-def test_fitted_tokenizer_state_is_saved_and_reloaded(tmp_path: Path) -> None:
+def test_plugin_dataset_with_a_fitted_tokenizer(tmp_path: Path) -> None:
+    """A file the plugin reads as many samples (tabular CSV); statistics fitted on the training split only."""
     if "tabular" not in metaframe.list_modalities():
-        pytest.skip("the tabular plugin (a fittable tokenizer) is not installed")
-    rows = [({"size": float(i % 7), "colour": "red" if i % 2 else "blue"}, "odd" if i % 2 else "even") for i in range(24)]
+        pytest.skip("the tabular plugin (a dataset reader and a fittable tokenizer) is not installed")
+    lines = ["size,colour,label"] + [f"{i % 7},{'red' if i % 2 else 'blue'},{'odd' if i % 2 else 'even'}" for i in range(24)]
+    (tmp_path / "table.csv").write_text("\n".join(lines) + "\n")
     config = {
         "modality": "tabular",
         "encoder": {"embed_dim": 32, "depth": 2, "num_heads": 2},
-        "data": {}, "epochs": 2, "batch_size": 8, "device": "cpu", "output_dir": str(tmp_path / "run"),
+        "data": {"train": str(tmp_path / "table.csv"), "format": "dataset", "dataset_options": {"target": "label"},
+                 "val_fraction": 0.25},
+        "epochs": 2, "batch_size": 6, "device": "cpu", "output_dir": str(tmp_path / "run"),
     }
-    result = metaframe.train(config, train_data=rows[:16], val_data=rows[16:], quiet=True)
+    result = metaframe.train(config, quiet=True)
     fitted = json.loads((result.last_checkpoint / "fitted_tabular.json").read_text())
-    assert fitted["rows_seen"] == 16  # fitted on the training split only
+    assert fitted["rows_seen"] == 18  # 24 rows minus the 6 validation rows
+    assert json.loads((result.run_dir / "labels.json").read_text()) == {"label": ["even", "odd"]}
     model = metaframe.load_run(result.run_dir, checkpoint="last")
     tabular = metaframe.get_modality("tabular")
-    batch = tabular.collate([tabular.read(r) for r, _ in rows[16:]])
+    batch = tabular.collate([tabular.read({"size": 3.0, "colour": "red"})])
     with torch.no_grad():
-        assert model({"tabular": batch})["label"].shape == (8, 2)
+        assert model({"tabular": batch})["label"].shape == (1, 2)
+    report = metaframe.evaluate(result.run_dir, quiet=True)  # the run's own validation split
+    assert report["count"] == 6 and report["heads"]["label"]["classes"] == ["even", "odd"]
 
 
 def test_killed_run_resumes_to_the_same_result(image_folders: Path, tmp_path: Path) -> None:
