@@ -1,6 +1,6 @@
 """Video decode + tokenize throughput against the frozen encoder's, on the same clips, in one run.
 
-    python benchmarks/bench_video.py                       # 2-core CPU defaults: ~1 minute
+    python benchmarks/bench_video.py                       # 2-core CPU defaults: ~30 s
     python benchmarks/bench_video.py --size 224 --preset base --clips 4 --device cuda
 
 Clips are generated here (libx264, `--source-frames` frames of `--source-size`, a keyframe
@@ -61,7 +61,10 @@ def main() -> None:
     p.add_argument("--preset", default="tiny", help="encoder preset (tiny, small, base, large)")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument(
+        "--threads", type=int, default=1,
+        help="torch threads (default 1: on a shared 2-core machine 2 OpenMP threads made small ops 10x slower; 0: torch's default)",
+    )
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
