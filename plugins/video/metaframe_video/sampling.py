@@ -43,6 +43,8 @@ def frame_indices(
         raise ValueError("a clip without frames has nothing to sample")
     mode, rate = resolve_sampling(sampling, sampling_rate)
     if mode == "uniform":
+        if start:
+            raise ValueError(f"start={start} applies to sampling='strided'; uniform sampling covers the whole clip")
         return [min(total - 1, ((2 * i + 1) * total) // (2 * num_frames)) for i in range(num_frames)]
     if isinstance(start, bool) or not isinstance(start, int) or start < 0:
         raise ValueError(f"start={start!r}: expected a frame index >= 0")

@@ -101,6 +101,8 @@ def test_bad_options_are_named(video, make_clip):
         video.read(path, num_frames=0)
     with pytest.raises(ValueError, match="start=10 is past"):
         video.read(path, num_frames=2, sampling_rate=1, start=10)
+    with pytest.raises(ValueError, match="start=3 applies to sampling='strided'"):
+        video.read(path, num_frames=2, start=3)
     with pytest.raises(ValueError, match="resize_mode='fit'"):
         video.read(path, num_frames=2, resize_mode="fit")
 
