@@ -31,13 +31,13 @@ def run_check(subject: ModalityUnderTest, name: str, reason: str | None = None) 
         return CheckResult(subject.name, name, "skipped", str(exc), time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a report line
         seconds = time.perf_counter() - start
-        if reason is not None:
-            return CheckResult(subject.name, name, "xfailed", f"known failure: {reason}", seconds)
         message = _one_line(exc)
         if not isinstance(exc, AssertionError):
             message += " | " + " <- ".join(
                 f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in traceback.extract_tb(exc.__traceback__)[-3:]
             )
+        if reason is not None:
+            return CheckResult(subject.name, name, "xfailed", f"known failure ({reason}): {message}", seconds)
         return CheckResult(subject.name, name, "failed", message, seconds)
     seconds = time.perf_counter() - start
     if reason is not None:

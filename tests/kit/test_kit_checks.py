@@ -203,3 +203,12 @@ def test_parametrize_gives_one_test_id_per_check_and_strict_known_failures():
     marked = {p.id: p.marks for p in params if p.marks}
     (xfail,) = marked.pop("image-check_tokenizer_output")
     assert not marked and xfail.kwargs == {"reason": "declared", "strict": True}
+
+
+def test_a_check_that_does_not_apply_skips_the_pytest_test(register_modality):
+    from metaframe.testing import Check
+
+    manifest = register_modality("toy", **toy_fields())  # registered at run time: no entry module to import
+    with pytest.raises(pytest.skip.Exception, match="registered at run time"):
+        Check("check_entry_module_torch_free")(manifest)
+    Check("check_padding_invariance")("toy")  # and an applicable one runs (by name)
