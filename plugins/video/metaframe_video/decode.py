@@ -4,24 +4,21 @@ How: one demux pass (packets only, no decoding) lists every frame's timestamp an
 keyframes, which gives the exact frame count even where the container's header has none
 (WebM, MKV). Each wanted frame is then reached by seeking to the keyframe before it and
 decoding forward; a seek is skipped when decoding on from where we are is shorter. When
-timestamps are missing or a seek does not land where it should, the whole clip is decoded
-once in order (correct, slower).
+timestamps are missing or a seek does not land where it should, the clip is decoded in order
+from the start up to the last wanted frame (correct, slower).
 """
 
 from __future__ import annotations
 
 import bisect
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from metaframe_registry import ReadError
-
-
-
 
 # A seek flushes the decoder and restarts at a keyframe; below this many skipped frames,
 # decoding on is as fast (measured in benchmarks/bench_video.py on 320x240 H.264).
@@ -46,7 +43,6 @@ class DecodedFrames:
     total: int
     decoded: int = 0  # frames the decoder produced (the cost), for tests and benchmarks
     seeks: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def _reason(exc: Exception) -> str:
@@ -85,7 +81,7 @@ def index_frames(container: Any, stream: Any, path: Path) -> FrameIndex:
     end = None  # where the last frame ends, in stream time base
     try:
         for packet in container.demux(stream):
-            if packet.size == 0:  # the flush packet at the end
+            if packet.size == 0 or packet.is_discard:  # the flush packet; frames an edit list drops
                 continue
             if packet.is_corrupt:
                 raise ReadError(path, f"corrupt or truncated video data (damaged packet after frame {count})")
