@@ -64,34 +64,10 @@ def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: st
 
             table = pajson.read_json(path)
         elif suffix in CSV_EXTENSIONS:
-            from pyarrow import csv as pacsv
-
-            null_values = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", *(na_values or [])]
-            bad_rows: list[Any] = []
-
-            def refuse(row: Any) -> str:  # remember the first ragged row, then let pyarrow stop
-                bad_rows.append(row)
-                return "error"
-
             try:
-                table = pacsv.read_csv(
-                    path,
-                    read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False),
-                    parse_options=pacsv.ParseOptions(
-                        delimiter=delimiter or ("\t" if suffix == ".tsv" else ","), invalid_row_handler=refuse
-                    ),
-                    convert_options=pacsv.ConvertOptions(null_values=null_values, strings_can_be_null=True),
-                )
-            except pa.ArrowInvalid as exc:
-                if bad_rows:
-                    row = bad_rows[0]
-                    where = f"line {row.number}" if row.number is not None else "a row"
-                    raise ReadError(
-                        path,
-                        f"{where}: expected {row.expected_columns} fields (as in the header), found "
-                        f"{row.actual_columns}: {row.text[:80]!r}",
-                    ) from exc
-                raise
+                table = _read_csv(path, na_values, delimiter, encoding, use_threads=True)
+            except _RaggedRow:  # read again on one thread: only then does pyarrow know the line number
+                table = _read_csv(path, na_values, delimiter, encoding, use_threads=False)
         else:
             raise ReadError(path, f"unsupported extension {suffix or '(none)'}: expected .csv, .tsv, .parquet or .jsonl")
     except ReadError:
@@ -107,6 +83,45 @@ def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: st
     if suffix in CSV_EXTENSIONS:
         _refuse_undecodable(path, table, encoding)
     return table.to_pandas()
+
+
+class _RaggedRow(Exception):
+    pass
+
+
+def _read_csv(path: Path, na_values: Sequence[str] | None, delimiter: str | None, encoding: str, use_threads: bool) -> Any:
+    """pyarrow's CSV reader, strict about the number of fields (a ragged row names its line)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    null_values = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", *(na_values or [])]
+    bad_rows: list[Any] = []
+
+    def refuse(row: Any) -> str:  # remember the first ragged row, then let pyarrow stop
+        bad_rows.append(row)
+        return "error"
+
+    try:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=use_threads),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","), invalid_row_handler=refuse
+            ),
+            convert_options=pacsv.ConvertOptions(null_values=null_values, strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        if not bad_rows:
+            raise
+        row = bad_rows[0]
+        if row.number is None and use_threads:
+            raise _RaggedRow() from exc
+        where = f"line {row.number}" if row.number is not None else "a row"
+        raise ReadError(
+            path,
+            f"{where}: expected {row.expected_columns} fields (as in the header), found {row.actual_columns}: "
+            f"{row.text[:80]!r}",
+        ) from exc
 
 
 def _refuse_undecodable(path: Path, table: Any, encoding: str) -> None:
