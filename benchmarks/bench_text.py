@@ -51,7 +51,7 @@ def bench_text(n: int, repeats: int) -> None:
     text.collate(text.read(data[:256]))
     print(f"text: {n:,} short sentences (5-12 words), CLIP BPE, context 77")
     for batch in (256, 1024, 8192):
-        def run() -> None:
+        def run(batch: int = batch) -> None:
             for i in range(0, n, batch):
                 text.collate(text.read(data[i : i + batch]))
 

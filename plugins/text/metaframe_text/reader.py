@@ -16,7 +16,7 @@ from metaframe_registry import ReadError
 
 from .files import TABLE_EXTENSIONS, decode_bytes, read_records
 
-TEXT_EXTENSIONS = (".txt", ".text", ".md")
+TEXT_EXTENSIONS = (".txt",)
 FILE_EXTENSIONS = TEXT_EXTENSIONS + TABLE_EXTENSIONS
 
 
