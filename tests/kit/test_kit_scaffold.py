@@ -105,3 +105,18 @@ def test_help_explains_the_command(command):
 def test_new_plugin_warns_when_the_name_is_already_installed(tmp_path):
     result = run([*METAFRAME, "new-plugin", "image", "--dir", "dup"], cwd=tmp_path)
     assert result.returncode == 0 and "already installed (from metaframe-image)" in result.stderr
+
+
+def test_the_kit_cli_commands_and_pytest_plugin_do_not_import_torch(tmp_path):
+    code = (
+        "import contextlib, io, sys\n"
+        "from metaframe.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['validate', 'image']) == 0\n"
+        "    assert main(['new-plugin', 'light', '--dir', 'light']) == 0\n"
+        "import metaframe.testing.pytest_plugin\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = run([sys.executable, "-c", code], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
