@@ -106,3 +106,19 @@ def test_the_testing_page_describes_every_check():
     text = (DOCS / "testing-your-plugin.md").read_text(encoding="utf-8")
     missing = [name for name in CHECK_NAMES if f"| `{name}` |" not in text]
     assert not missing, f"docs/testing-your-plugin.md has no table row for: {', '.join(missing)}"
+
+
+def test_modality_pages_name_every_default_option_of_their_manifest():
+    import metaframe
+
+    missing = []
+    for name in metaframe.list_modalities():
+        page = DOCS / "modalities" / f"{name}.md"
+        if not page.exists():
+            continue  # reported by the page test above, for built-in plugins
+        manifest = metaframe.get_modality(name).manifest
+        text = page.read_text(encoding="utf-8")
+        for key in sorted({*manifest.tokenizer_options, *manifest.reader_options}):
+            if f"`{key}`" not in text:
+                missing.append(f"{name}: {key}")
+    assert not missing, f"options in a manifest but not on its docs page: {missing}"
