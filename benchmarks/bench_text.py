@@ -72,7 +72,8 @@ def bench_tabular(n: int, repeats: int) -> None:
         {f"num{j}": rng.random() for j in range(6)} | {f"cat{j}": rng.choice(jobs) for j in range(8)}
         for _ in range(n)
     ]
-    tok = tabular.build_tokenizer(embed_dim=64).fit(rows[:1000])
+    tok = tabular.build_tokenizer(embed_dim=64)
+    tok.fit(rows[:1000])  # type: ignore[operator]
     batch = 256
 
     def run() -> None:

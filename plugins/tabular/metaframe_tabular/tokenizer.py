@@ -47,6 +47,13 @@ def as_batch(batch: Any) -> TableBatch:
 
 
 class TabularTokenizer(nn.Module):
+    """One token per column; see the module docstring for the fit → parameters → optimiser order."""
+
+    cat_offsets: torch.Tensor  # buffers (not saved: they follow from the fitted state)
+    num_mean: torch.Tensor
+    num_std: torch.Tensor
+    perm: torch.Tensor
+
     def __init__(
         self,
         embed_dim: int,
