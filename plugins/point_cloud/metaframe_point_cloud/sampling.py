@@ -4,7 +4,7 @@ Both are exact with respect to squared Euclidean distances computed coordinate b
 coordinate ``(x - cx)^2 + (y - cy)^2 + (z - cz)^2`` in float32 (float64 inputs stay float64):
 no ``|a|^2 - 2ab + |b|^2`` shortcut, whose rounding would reorder near-equal distances.
 FPS loops over its ``n_samples`` iterations only; each iteration is a handful of tensor ops
-over the whole batch.
+over the whole batch (for large clouds on CPU: over the buckets of points it can change).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Literal
 import torch
 
 DEFAULT_KNN_BYTES = 256 * 2**20
+BUCKETED_MIN_POINTS = 4096
+BUCKET = 64
 
 
 def _check_xyz(xyz: torch.Tensor, name: str = "xyz") -> torch.Tensor:
@@ -39,6 +41,7 @@ def farthest_point_sample(
     start: int | torch.Tensor | Literal["random"] = 0,
     generator: torch.Generator | None = None,
     allow_repeats: bool = False,
+    method: Literal["auto", "dense", "bucketed"] = "auto",
 ) -> torch.Tensor:
     """Indices ``[B, n_samples]`` (int64) of farthest point sampling on ``xyz`` ``[B, N, 3]``.
 
@@ -48,7 +51,9 @@ def farthest_point_sample(
     is largest, ties broken by the lowest index. Padding (``mask`` False) is never chosen.
     ``allow_repeats`` lets a cloud with fewer real points than ``n_samples`` repeat its first
     real point once every point is taken (the tokenizer masks those slots); otherwise that is
-    an error.
+    an error. ``method``: ``dense`` updates every point each iteration; ``bucketed`` skips
+    Morton-ordered buckets the new centre cannot change (same result, much less work for large
+    clouds); ``auto`` takes ``bucketed`` on CPU from 4,096 points.
     """
     xyz = _check_xyz(xyz)
     mask = _check_mask(mask, xyz)
@@ -62,7 +67,6 @@ def farthest_point_sample(
     if b and int(counts.min()) == 0:
         raise ValueError(f"point cloud {int(counts.argmin())} of the batch has no points")
     device = xyz.device
-    pts = xyz.transpose(1, 2).contiguous()  # [B, 3, N]: each coordinate a contiguous plane
     dist = torch.full((b, n), float("inf"), dtype=xyz.dtype, device=device)
     if mask is not None:
         dist.masked_fill_(~mask, -1.0)  # below every real distance: never the argmax
@@ -81,18 +85,95 @@ def farthest_point_sample(
             far = torch.where(mask[torch.arange(b, device=device), far], far, mask.to(torch.int8).argmax(1))
     if mask is not None and not bool(mask[torch.arange(b, device=device), far].all()):
         raise ValueError("start index points at padding")
-    out = torch.empty(b, n_samples, dtype=torch.long, device=device)
-    rows = torch.arange(b, device=device)
+    if method == "auto":
+        method = "bucketed" if (device.type == "cpu" and n >= BUCKETED_MIN_POINTS) else "dense"
+    if method == "dense":
+        return _fps_dense(xyz, n_samples, dist, far)
+    if method == "bucketed":
+        real = mask if mask is not None else torch.ones(b, n, dtype=torch.bool, device=device)
+        return _fps_bucketed(xyz, n_samples, real, far)
+    raise ValueError(f"method={method!r}: expected 'auto', 'dense' or 'bucketed'")
+
+
+def _fps_dense(xyz: torch.Tensor, n_samples: int, dist: torch.Tensor, far: torch.Tensor) -> torch.Tensor:
+    """Every iteration updates every point: a few full-batch tensor ops."""
+    b, n, _ = xyz.shape
+    pts = xyz.transpose(1, 2).contiguous()  # [B, 3, N]: each coordinate a contiguous plane
     diff = torch.empty_like(pts)
     d = torch.empty_like(dist)
-    for i in range(n_samples):
-        out[:, i] = far
-        torch.sub(pts, pts[rows, :, far].unsqueeze(-1), out=diff)
+    chosen = []
+    far = far.view(b, 1, 1)
+    for _ in range(n_samples):
+        chosen.append(far)
+        torch.sub(pts, pts.gather(2, far.expand(b, 3, 1)), out=diff)
         diff.square_()
-        torch.sum(diff, 1, out=d)  # (dx^2 + dy^2) + dz^2
+        torch.add(diff[:, 0], diff[:, 1], out=d)
+        d.add_(diff[:, 2])  # (dx^2 + dy^2) + dz^2
         torch.minimum(dist, d, out=dist)
-        far = dist.argmax(1)  # first maximal index on ties
-    return out
+        far = dist.argmax(1).view(b, 1, 1)  # first maximal index on ties
+    return torch.cat(chosen, 1).view(b, n_samples)
+
+
+def _spread_bits(v: torch.Tensor) -> torch.Tensor:
+    """10-bit integers with two zero bits after each bit (for a 30-bit Morton code)."""
+    v = v & 0x3FF
+    v = (v | (v << 16)) & 0x030000FF
+    v = (v | (v << 8)) & 0x0300F00F
+    v = (v | (v << 4)) & 0x030C30C3
+    return (v | (v << 2)) & 0x09249249
+
+
+def _fps_bucketed(xyz: torch.Tensor, n_samples: int, real: torch.Tensor, far: torch.Tensor) -> torch.Tensor:
+    """The same result as ``_fps_dense``, touching only buckets a new centre can change.
+
+    Points are ordered along a Morton curve and cut into buckets of ``BUCKET`` points with
+    bounding boxes. A bucket whose box is farther from the new centre than its current
+    largest distance cannot change (the float distance of any point in the box is at least
+    the box's, computed by the same monotone operations), so it is skipped. Each bucket keeps
+    its largest distance and the lowest original index reaching it, so the global choice —
+    largest distance, lowest index on ties — is exactly the dense one.
+    """
+    b, n, _ = xyz.shape
+    device, dtype = xyz.device, xyz.dtype
+    size = BUCKET
+    big = torch.finfo(dtype).max
+    lo = xyz.masked_fill(~real[..., None], big).amin(1, keepdim=True)
+    hi = xyz.masked_fill(~real[..., None], -big).amax(1, keepdim=True)
+    q = ((xyz - lo) / (hi - lo).clamp_min(1e-12) * 1023).clamp(0, 1023).long()
+    code = _spread_bits(q[..., 0]) | (_spread_bits(q[..., 1]) << 1) | (_spread_bits(q[..., 2]) << 2)
+    order = code.masked_fill(~real, 1 << 31).argsort(1)  # padding last
+    g = -(-n // size)
+    order = torch.cat([order, torch.full((b, g * size - n), n, dtype=torch.long, device=device)], 1)
+    pts = torch.cat([xyz, xyz.new_zeros(b, 1, 3)], 1).gather(1, order[..., None].expand(-1, -1, 3)).view(b, g, size, 3)
+    ok = torch.cat([real, real.new_zeros(b, 1)], 1).gather(1, order).view(b, g, size)
+    planes = pts.permute(0, 1, 3, 2).reshape(b * g, 3, size).contiguous()
+    original = order.view(b * g, size)
+    dist = torch.where(ok, torch.inf, -1.0).to(dtype).view(b * g, size)
+    box_lo = pts.masked_fill(~ok[..., None], big).amin(2)  # [B, G, 3]; an empty bucket's box is empty
+    box_hi = pts.masked_fill(~ok[..., None], -big).amax(2)
+    best = torch.where(ok.any(-1), torch.inf, -1.0).to(dtype)  # [B, G] largest distance per bucket
+    best_index = torch.zeros(b, g, dtype=torch.long, device=device)  # lowest original index reaching it
+    best_flat, best_index_flat = best.view(-1), best_index.view(-1)
+    no_index = torch.iinfo(torch.long).max
+    rows = torch.arange(b, device=device)
+    chosen = []
+    for _ in range(n_samples):
+        chosen.append(far)
+        c = xyz[rows, far]  # [B, 3]
+        gap = torch.maximum(box_lo - c[:, None], c[:, None] - box_hi).clamp_min_(0).square_()
+        bound = gap[..., 0] + gap[..., 1]
+        bound += gap[..., 2]
+        sel = (bound < best).view(-1).nonzero().squeeze(1)
+        diff = (planes.index_select(0, sel) - c.index_select(0, sel // g)[:, :, None]).square_()
+        d = diff[:, 0] + diff[:, 1]
+        d += diff[:, 2]
+        new = torch.minimum(dist.index_select(0, sel), d)
+        dist.index_copy_(0, sel, new)
+        top = new.amax(1, keepdim=True)
+        best_flat.index_copy_(0, sel, top.squeeze(1))
+        best_index_flat.index_copy_(0, sel, torch.where(new == top, original.index_select(0, sel), no_index).amin(1))
+        far = torch.where(best == best.amax(1, keepdim=True), best_index, no_index).amin(1)
+    return torch.stack(chosen, 1)
 
 
 def knn(

@@ -52,12 +52,15 @@ class PointPatchEmbed(nn.Module):
         augment: dict[str, Any] | None = None,
         random_start: bool = False,
         knn_max_bytes: int = DEFAULT_KNN_BYTES,
+        eval_group_chunk: int = 4096,
     ) -> None:
         """``num_centers`` fixes the token count (every cloud needs that many points);
         otherwise each cloud gets ``ceil(center_ratio * points)`` centres, padded with a mask.
         ``extra_features``: per-point channels beside xyz (3 for normals, 3 for colour, ...).
         ``augment``: ``AugmentConfig`` fields, applied in training mode only; ``random_start``
         draws FPS's first centre at random in training (eval always starts at point 0).
+        ``eval_group_chunk``: in eval mode groups go through the MLP this many at a time
+        (exact: BatchNorm then uses running statistics), bounding memory for large clouds.
         """
         super().__init__()
         if not 0 < center_ratio <= 1:
@@ -70,6 +73,7 @@ class PointPatchEmbed(nn.Module):
         self.augment = AugmentConfig(**augment) if augment else None
         self.random_start = random_start
         self.knn_max_bytes = knn_max_bytes
+        self.eval_group_chunk = eval_group_chunk
         self.encoder = GroupEncoder(3 + extra_features, embed_dim)
         self.pos_embed = nn.Sequential(nn.Linear(3, 128), nn.GELU(), nn.Linear(128, embed_dim))
 
@@ -112,5 +116,9 @@ class PointPatchEmbed(nn.Module):
         rel = grouped[..., :3] - centers[real].unsqueeze(1).to(grouped.dtype)
         features = torch.cat([rel, grouped[..., 3:]], dim=-1).to(self.pos_embed[0].weight.dtype)
         tokens = points.new_zeros(points.shape[0], m, self.embed_dim, dtype=features.dtype)
-        tokens[real] = self.encoder(features) + self.pos_embed(centers[real].to(features.dtype))
+        if self.training or features.shape[0] <= self.eval_group_chunk:
+            embedded = self.encoder(features)
+        else:
+            embedded = torch.cat([self.encoder(part) for part in features.split(self.eval_group_chunk)])
+        tokens[real] = embedded + self.pos_embed(centers[real].to(features.dtype))
         return TokenBatch(tokens, center_mask, {"centers": centers, "center_index": center_idx})

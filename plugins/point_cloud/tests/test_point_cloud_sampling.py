@@ -31,30 +31,36 @@ def knn_reference(xyz: torch.Tensor, center: list[float], k: int, real: int | No
     return [j for _, j in sorted(d)[:k]]  # nearest first, lower index first on ties
 
 
-def test_fps_matches_brute_force_on_random_clouds():
+METHODS = ["dense", "bucketed"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_fps_matches_brute_force_on_random_clouds(method):
     xyz = torch.rand(3, 150, 3, generator=torch.Generator().manual_seed(1))
-    out = pc.farthest_point_sample(xyz, 20)
+    out = pc.farthest_point_sample(xyz, 20, method=method)
     assert out.dtype == torch.int64 and out.shape == (3, 20)
     for b in range(3):
         assert out[b].tolist() == fps_reference(xyz[b], 20)
 
 
-def test_fps_breaks_ties_by_lowest_index_on_a_grid():
+@pytest.mark.parametrize("method", METHODS)
+def test_fps_breaks_ties_by_lowest_index_on_a_grid(method):
     # integer grid: many exactly equal distances, exact in float32
     g = torch.arange(4.0)
     xyz = torch.cartesian_prod(g, g, g)[None]  # 64 points
-    out = pc.farthest_point_sample(xyz, 30)
+    out = pc.farthest_point_sample(xyz, 30, method=method)
     assert out[0].tolist() == fps_reference(xyz[0], 30)
     assert out[0, :2].tolist() == [0, 63]  # farthest corner from (0,0,0)
 
 
-def test_fps_never_picks_padding_and_matches_unpadded():
+@pytest.mark.parametrize("method", METHODS)
+def test_fps_never_picks_padding_and_matches_unpadded(method):
     gen = torch.Generator().manual_seed(2)
     xyz = torch.rand(2, 60, 3, generator=gen)
     xyz[1, 40:] = 100.0  # far-away padding would be chosen first if it were not masked
     mask = torch.ones(2, 60, dtype=torch.bool)
     mask[1, 40:] = False
-    out = pc.farthest_point_sample(xyz, 12, mask=mask)
+    out = pc.farthest_point_sample(xyz, 12, mask=mask, method=method)
     assert out[1].tolist() == fps_reference(xyz[1], 12, real=40)
     assert out[1].max() < 40
     assert out[0].tolist() == fps_reference(xyz[0], 12)
@@ -77,6 +83,20 @@ def test_fps_random_start_is_seeded_and_start_argument_respected():
         assert a[i].tolist() == fps_reference(xyz[i], 8, start=int(a[i, 0]))
     c = pc.farthest_point_sample(xyz, 8, start=7)
     assert c[:, 0].tolist() == [7] * 4 and c[2].tolist() == fps_reference(xyz[2], 8, start=7)
+
+
+def test_bucketed_fps_equals_dense_on_larger_clouds_with_padding_and_repeats():
+    gen = torch.Generator().manual_seed(5)
+    xyz = torch.randn(3, 700, 3, generator=gen)
+    xyz[1] = torch.round(xyz[1] * 2)  # many exact ties
+    mask = torch.ones(3, 700, dtype=torch.bool)
+    mask[2, 500:] = False
+    start = torch.tensor([0, 17, 499])
+    dense = pc.farthest_point_sample(xyz, 520, mask=mask, start=start, method="dense", allow_repeats=True)
+    bucketed = pc.farthest_point_sample(xyz, 520, mask=mask, start=start, method="bucketed", allow_repeats=True)
+    assert torch.equal(dense, bucketed)
+    assert bucketed[2].max() < 500
+    assert bucketed[0, :60].tolist() == fps_reference(xyz[0], 60)
 
 
 def test_fps_refuses_more_samples_than_points():

@@ -136,3 +136,12 @@ def test_cli_lists_the_modality():
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["point_cloud"]["status"] == "ok"
     assert ".pcd" in rows["point_cloud"]["extensions"]
+
+
+def test_eval_chunking_of_groups_is_exact(pc):
+    torch.manual_seed(0)
+    tok = pc.build_tokenizer(embed_dim=16, k=8).eval()
+    batch = pc.collate(clouds(pc, [40, 100]))
+    whole = tok(batch).tokens
+    tok.eval_group_chunk = 3
+    torch.testing.assert_close(tok(batch).tokens, whole)
