@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 from metaframe_registry import ReadError
 
+from .schema import category_key as category_text
+
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 PARQUET_EXTENSIONS = (".parquet", ".pq")
 JSON_EXTENSIONS = (".jsonl", ".ndjson")
@@ -43,7 +45,13 @@ def plain(value: Any) -> Any:
     return item() if callable(item) and not isinstance(value, (str, bytes)) else value
 
 
-def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: str | None = None, encoding: str = "utf-8") -> Any:
+def load_frame(
+    path: Path,
+    na_values: Sequence[str] | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    text_columns: Sequence[str] = (),
+) -> Any:
     """A CSV / TSV / Parquet / JSON Lines file as a pandas DataFrame, with errors that name the file."""
     import pyarrow as pa
 
@@ -65,9 +73,9 @@ def load_frame(path: Path, na_values: Sequence[str] | None = None, delimiter: st
             table = pajson.read_json(path)
         elif suffix in CSV_EXTENSIONS:
             try:
-                table = _read_csv(path, na_values, delimiter, encoding, use_threads=True)
+                table = _read_csv(path, na_values, delimiter, encoding, text_columns, use_threads=True)
             except _RaggedRow:  # read again on one thread: only then does pyarrow know the line number
-                table = _read_csv(path, na_values, delimiter, encoding, use_threads=False)
+                table = _read_csv(path, na_values, delimiter, encoding, text_columns, use_threads=False)
         else:
             raise ReadError(path, f"unsupported extension {suffix or '(none)'}: expected .csv, .tsv, .parquet or .jsonl")
     except ReadError:
@@ -89,7 +97,14 @@ class _RaggedRow(Exception):
     pass
 
 
-def _read_csv(path: Path, na_values: Sequence[str] | None, delimiter: str | None, encoding: str, use_threads: bool) -> Any:
+def _read_csv(
+    path: Path,
+    na_values: Sequence[str] | None,
+    delimiter: str | None,
+    encoding: str,
+    text_columns: Sequence[str],
+    use_threads: bool,
+) -> Any:
     """pyarrow's CSV reader, strict about the number of fields (a ragged row names its line)."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
@@ -108,7 +123,9 @@ def _read_csv(path: Path, na_values: Sequence[str] | None, delimiter: str | None
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","), invalid_row_handler=refuse
             ),
-            convert_options=pacsv.ConvertOptions(null_values=null_values, strings_can_be_null=True),
+            convert_options=pacsv.ConvertOptions(
+                null_values=null_values, strings_can_be_null=True, column_types={c: pa.string() for c in text_columns}
+            ),
         )
     except pa.ArrowInvalid as exc:
         if not bad_rows:
@@ -177,14 +194,20 @@ def rows_of(frame: Any) -> list[Row]:
 
 def _frame_and_target(
     source: Any, target: str | None, columns: Sequence[str] | None, na_values: Sequence[str] | None,
-    delimiter: str | None, encoding: str,
+    delimiter: str | None, encoding: str, text_columns: Sequence[str] | None,
 ) -> tuple[Any, Any, bool]:
+    text_columns = list(text_columns or [])
     if isinstance(source, (str, os.PathLike)):
-        frame, single = load_frame(Path(source), na_values, delimiter, encoding), False
+        frame, single = load_frame(Path(source), na_values, delimiter, encoding, text_columns), False
     else:
         frame, single = frame_from(source)
     frame = frame.rename(columns=str)
     available = list(frame.columns)
+    absent = [c for c in text_columns if c not in available]
+    if absent:
+        raise ReadError(source, f"text_columns: no column {absent[0]!r} (columns: {', '.join(available)})")
+    for column in text_columns:  # numbers from a DataFrame / Parquet become their text too
+        frame[column] = [None if is_missing(v) else category_text(v) for v in frame[column].tolist()]
     targets = None
     if target is not None:
         if target not in available:
@@ -206,14 +229,16 @@ def read_table(
     na_values: Sequence[str] | None = None,
     delimiter: str | None = None,
     encoding: str = "utf-8",
+    text_columns: Sequence[str] | None = None,
 ) -> Row | list[Row]:
     """One row (a dict of scalars, a Series) or a list of rows (a file, a DataFrame, a dict of columns).
 
     ``target`` names a column to leave out of the features (``read_dataset`` returns it);
     ``columns`` keeps only those feature columns; ``na_values`` adds CSV strings read as missing
-    (e.g. ``["?"]`` for the Adult data set).
+    (e.g. ``["?"]`` for the Adult data set); ``text_columns`` are read as text exactly as written
+    (zip codes, ids: "01010" keeps its leading zero) rather than parsed as numbers.
     """
-    frame, _, single = _frame_and_target(source, target, columns, na_values, delimiter, encoding)
+    frame, _, single = _frame_and_target(source, target, columns, na_values, delimiter, encoding, text_columns)
     rows = rows_of(frame)
     return rows[0] if single else rows
 
@@ -225,8 +250,12 @@ def read_dataset(
     na_values: Sequence[str] | None = None,
     delimiter: str | None = None,
     encoding: str = "utf-8",
+    text_columns: Sequence[str] | None = None,
 ) -> list[tuple[Row, Any]]:
-    """``(row, target)`` pairs from a CSV / Parquet file or a DataFrame; target None without ``target``."""
-    frame, targets, _ = _frame_and_target(path, target, columns, na_values, delimiter, encoding)
+    """``(row, target)`` pairs from a file, a DataFrame or a dict of columns (options as ``read_table``).
+
+    The target is None for every row without ``target``.
+    """
+    frame, targets, _ = _frame_and_target(path, target, columns, na_values, delimiter, encoding, text_columns)
     rows = rows_of(frame)
     return list(zip(rows, targets if targets is not None else [None] * len(rows)))

@@ -95,6 +95,17 @@ def test_bad_files_raise_read_error_naming_file_and_problem(tabular, tmp_path, n
     assert message.startswith(str(path)) and problem in message
 
 
+def test_text_columns_keep_codes_as_written(tabular, tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("zip,n\n01010,1\n20200,2\n,3\n")
+    assert [r["zip"] for r in tabular.read(path)] == [1010, 20200, None]
+    assert [r["zip"] for r in tabular.read(path, text_columns=["zip"])] == ["01010", "20200", None]
+    frame = pd.DataFrame({"zip": [1010.0, None], "n": [1, 2]})
+    assert [r["zip"] for r in tabular.read(frame, text_columns=["zip"])] == ["1010", None]
+    with pytest.raises(ReadError, match="text_columns: no column 'postcode'"):
+        tabular.read(frame, text_columns=["postcode"])
+
+
 def test_other_encodings_by_option(tabular, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("name,n\ncaf\u00e9,1\n".encode("latin-1"))
