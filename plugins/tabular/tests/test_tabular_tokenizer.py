@@ -160,3 +160,22 @@ def test_a_row_does_not_depend_on_its_batch(tabular):
     tok = fitted(tabular).eval()
     alone = tok(tabular.collate([TRAIN[1]])).tokens[0]
     torch.testing.assert_close(tok(tabular.collate(TRAIN)).tokens[1], alone)
+
+
+def test_joint_sequence_with_text_in_one_model(tabular):
+    pytest.importorskip("metaframe_text")
+    text = metaframe.get_modality("text")
+    tok = fitted(tabular)
+    torch.manual_seed(0)
+    encoder = metaframe.FrozenEncoder(embed_dim=16, depth=1, num_heads=2)
+    model = metaframe.MetaModel(
+        encoder,
+        {"tabular": tok, "text": text.build_tokenizer(embed_dim=16, context_length=16)},
+        {"label": metaframe.build_head("classification", embed_dim=16, num_classes=2, pooling="cls+max+mean")},
+    ).eval()
+    rows = tabular.collate(TRAIN[:2])
+    notes = text.collate(text.read(["a clerk", "a nurse on nights"], context_length=16))
+    encoded = model.encode({"tabular": rows, "text": notes})
+    assert encoded.segments["tabular"] == slice(1, 5)  # [CLS], then one token per column, then the text
+    assert encoded.mask[0].sum() == 1 + 4 + 4 and encoded.mask[1].sum() == 1 + 4 + 6
+    assert model({"tabular": rows, "text": notes})["label"].shape == (2, 2)
