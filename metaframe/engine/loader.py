@@ -141,4 +141,7 @@ def make_loader(
         pin_memory=pin,
         prefetch_factor=2 if num_workers else None,
         persistent_workers=False,
+        # workers' seeds come from their own generator, so the global RNG (dropout) is not consumed
+        # by starting an epoch: a run resumed mid-epoch draws the same numbers as an uninterrupted one
+        generator=torch.Generator().manual_seed(sampler.seed),
     )

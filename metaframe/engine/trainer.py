@@ -27,7 +27,7 @@ from metaframe.atomic import atomic_write_text
 from . import checkpoint as ckpt_io
 from .build import build_encoder, build_model, build_optimizer, cosine_lambda, is_fittable, resolve_device
 from .config import TrainConfig, config_to_dict, load_config, parse_config
-from .data import build_label_maps, build_splits, target_shapes
+from .data import build_label_maps, build_splits, encode_target, target_shapes
 from .distributed import Dist, barrier, init_from_env, reduce_sums, shutdown
 from .errors import EncoderMismatchError, RunError
 from .loader import Collator, EpochBatchSampler, ExampleDataset, global_batch_sizes, make_loader, to_device
@@ -196,12 +196,10 @@ class _Trainer:
         readers = {m: c.reader for m, c in cfg.modalities.items()}
         self.train_set = ExampleDataset(self.train_examples, self.modalities, readers, self.label_maps, targets)
         self.val_set = ExampleDataset(self.val_examples, self.modalities, readers, self.label_maps, targets)
-        # validate every val target against the label maps now, not in the middle of training
-        for i in range(len(self.val_examples)):
+        # check every validation target against the label maps now, not after the first epoch
+        for example in self.val_examples:
             for t in targets:
-                from .data import encode_target
-
-                encode_target(self.val_examples[i].targets[t], self.label_maps.get(t), self.val_examples[i].name, t)
+                encode_target(example.targets[t], self.label_maps.get(t), example.name, t)
         self.collate = Collator(self.modalities, list(self.label_maps))
         self.fitted: dict[str, dict[str, Any]] = {}
         for name, tok in self.model.tokenizers.items():
@@ -216,10 +214,8 @@ class _Trainer:
                 self.fitted[name] = tok.fitted_state()
         self.model.to(self.device)
         self.optimizer = build_optimizer(cfg, self.model)
-        per_rank = max(1, cfg.batch_size // self.info.world)
         if cfg.batch_size % self.info.world:
             raise ConfigError(f"batch_size: {cfg.batch_size} — must be divisible by the {self.info.world} processes")
-        del per_rank
         self.sampler = EpochBatchSampler(len(self.train_set), cfg.batch_size, cfg.seed, self.info.rank, self.info.world)
         self.steps_per_epoch = len(self.sampler)
         if self.steps_per_epoch == 0:
