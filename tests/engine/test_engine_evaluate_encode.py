@@ -76,3 +76,26 @@ def test_encode_cli_stops_or_skips_on_an_unreadable_file(image_folders: Path, tm
     assert embeddings.shape == (24, 192) and len(index["rows"]) == 24
     assert str(bad) not in index["rows"] and index["failed"][0]["source"] == str(bad)
     assert index["tokenizer"].startswith("freshly initialised")
+
+
+def test_forecasting_run_reports_mae_and_mse(tmp_path: Path) -> None:
+    """A plugin dataset of forecasting windows and a plugin head (time_series 'forecast')."""
+    if "time_series" not in metaframe.list_modalities():
+        pytest.skip("the time_series plugin is not installed")
+    t = np.arange(160)
+    np.save(tmp_path / "series.npy", np.stack([np.sin(t / 5), np.cos(t / 7)], 1).astype(np.float32))
+    config = {
+        "modality": "time_series",
+        "tokenizer": {"mode": "patch", "in_channels": 2, "patch_len": 8, "stride": 8},
+        "encoder": {"embed_dim": 32, "depth": 2, "num_heads": 2},
+        "head": {"kind": "forecast", "target": "future", "options": {"horizon": 8, "channels": 2}},
+        "data": {"train": str(tmp_path / "series.npy"), "format": "dataset",
+                 "dataset_options": {"input_length": 32, "horizon": 8, "stride": 4}},
+        "epochs": 1, "batch_size": 8, "device": "cpu", "output_dir": str(tmp_path / "run"),
+    }
+    result = metaframe.train(config, quiet=True)
+    report = metaframe.evaluate(result.run_dir, tmp_path / "series.npy", quiet=True)
+    head = report["heads"]["future"]
+    assert head["task"] == "regression" and head["count"] == 31  # (160 - 32 - 8) / 4 + 1 windows
+    assert head["mse"] == pytest.approx(head["loss"]) and head["mae"] > 0
+    assert "accuracy" not in head
