@@ -251,11 +251,17 @@ class _Trainer:
             )
 
     def _restore(self, ckpt: Path) -> None:
-        self.model.load_trainable_state_dict(
-            {k: v.to(self.device) for k, v in ckpt_io.load_model_state(ckpt).items()}
-        )
         opt_state, state, rng = ckpt_io.load_training_state(ckpt)
-        self.optimizer.load_state_dict(opt_state)
+        try:
+            self.model.load_trainable_state_dict(
+                {k: v.to(self.device) for k, v in ckpt_io.load_model_state(ckpt).items()}
+            )
+            self.optimizer.load_state_dict(opt_state)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise RunError(
+                f"{ckpt}: the checkpoint does not fit the model this config builds ({exc}); resume with the "
+                "run's own config.yaml"
+            ) from None
         self.scheduler.load_state_dict(state["scheduler"])
         ckpt_io.set_rng_state(rng, state["rng"])
         self.global_step = int(state["step"])

@@ -203,3 +203,14 @@ def test_two_processes_match_one(tmp_path: Path) -> None:
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5)
     _assert_same_records(_val_records(tmp_path / "ddp"), _val_records(single.run_dir), rel=1e-4, abs=1e-5)
+
+
+def test_resume_refuses_another_encoder_or_model(image_folders: Path, tmp_path: Path) -> None:
+    config = tiny_config(image_folders, tmp_path / "run", epochs=1)
+    metaframe.train(config, quiet=True)
+    other_encoder = {**config, "encoder": {**config["encoder"], "seed": 1}, "epochs": 2}
+    with pytest.raises(EncoderMismatchError, match="trained with encoder"):
+        metaframe.train(other_encoder, resume=tmp_path / "run", quiet=True)
+    other_model = {**config, "tokenizer": {"patch_size": 2, "image_size": 8}, "epochs": 2}
+    with pytest.raises(metaframe.MetaframeError, match="does not fit the model"):
+        metaframe.train(other_model, resume=tmp_path / "run", quiet=True)
