@@ -214,3 +214,36 @@ def test_resume_refuses_another_encoder_or_model(image_folders: Path, tmp_path: 
     other_model = {**config, "tokenizer": {"patch_size": 2, "image_size": 8}, "epochs": 2}
     with pytest.raises(metaframe.MetaframeError, match="does not fit the model"):
         metaframe.train(other_model, resume=tmp_path / "run", quiet=True)
+
+
+def test_joint_model_from_a_jsonl_manifest(image_folders: Path, tmp_path: Path) -> None:
+    """Two modalities in one sequence: an image path column and a time-series value column."""
+    if "time_series" not in metaframe.list_modalities():
+        pytest.skip("the time_series plugin is not installed")
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for cls in ("cat", "dog"):
+        for path in sorted((image_folders / cls).glob("*.png")):
+            signal = (rng.normal(size=(16, 1)) + (2.0 if cls == "dog" else 0.0)).round(3).tolist()
+            rows.append({"picture": str(path.relative_to(tmp_path)), "signal": signal, "label": cls})
+    manifest = tmp_path / "joint.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = {
+        "modalities": {
+            "image": {"tokenizer": {"patch_size": 4, "image_size": 8}, "reader": {"size": 8}, "column": "picture"},
+            "time_series": {"tokenizer": {"mode": "patch", "in_channels": 1, "patch_len": 4, "stride": 4}, "column": "signal"},
+        },
+        "encoder": {"embed_dim": 32, "depth": 2, "num_heads": 2},
+        "data": {"train": str(manifest)}, "epochs": 1, "batch_size": 4, "device": "cpu",
+        "output_dir": str(tmp_path / "run"),
+    }
+    result = metaframe.train(config, quiet=True)
+    model = metaframe.load_run(result.run_dir, checkpoint="last")
+    assert model.modalities == ["image", "time_series"]
+    weights = _final_weights(result.run_dir)
+    assert any(k.startswith("tokenizers.image.") for k in weights)
+    assert any(k.startswith("tokenizers.time_series.") for k in weights)
+    report = metaframe.evaluate(result.run_dir, manifest, quiet=True)
+    assert report["count"] == 24
