@@ -5,20 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-HELP = "train tokenizers + heads for three modalities around ONE shared frozen encoder and report accuracy"
+HELP = "train tokenizers + heads for several modalities around ONE shared frozen encoder and report accuracy"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help=HELP,
-        description=HELP + ". Data ships with scikit-learn (handwritten digits, wine) or is generated (waveforms); "
+        description=HELP + ". Data ships with scikit-learn (handwritten digits, wine) or is generated (waveforms, tones); "
         "nothing is downloaded. The encoder is randomly initialised unless --encoder gives a checkpoint.",
     )
     p.add_argument("--preset", default="tiny", help="encoder preset when no --encoder is given (default: tiny)")
     p.add_argument("--encoder", default=None, help="encoder checkpoint (e.g. Meta-Transformer_base_patch16_encoder.pth)")
     p.add_argument("--quick", action="store_true", help="fewer samples and epochs (well under a minute)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per task (default: 6, --quick: 2)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per task (default: 6, --quick: 4)")
     p.add_argument("--output-dir", default=None, help="where the run directories go (default: a temporary folder)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p

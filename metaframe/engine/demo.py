@@ -1,7 +1,7 @@
-"""``metaframe demo``: three modalities, one shared frozen encoder, accuracy against chance.
+"""``metaframe demo``: several modalities, one shared frozen encoder, accuracy against chance.
 
 Nothing is downloaded: the handwritten digits and wine data ship with scikit-learn; the time
-series are generated. Each task trains its tokenizer and head through ``metaframe.train``
+series and audio tones are generated. Each task trains its tokenizer and head through ``metaframe.train``
 with the same encoder instance; a joint image + time-series forward pass shows one shared
 sequence. Tasks whose plugin is not installed are skipped, and the table says so.
 """
@@ -62,12 +62,33 @@ def _waveforms(quick: bool) -> tuple[list[Any], list[Any]]:
     return sources, labels
 
 
+def _tones(quick: bool) -> tuple[list[Any], list[Any]]:
+    """0.4 s clips at 16 kHz: a low, middle or high tone of random pitch and level, in noise."""
+    rng = np.random.default_rng(0)
+    n = 150 if quick else 450
+    rate = 16000
+    t = np.arange(int(0.4 * rate), dtype=np.float32) / rate
+    bands = {"low": (200, 450), "middle": (900, 1400), "high": (2800, 4000)}
+    sources, labels = [], []
+    for i in range(n):
+        name = list(bands)[i % 3]
+        pitch = rng.uniform(*bands[name])
+        wave = rng.uniform(0.1, 0.5) * np.sin(2 * np.pi * pitch * t + rng.uniform(0, 6.28))
+        wave = wave + rng.normal(0, 0.05, size=t.shape)
+        sources.append((wave.astype(np.float32), rate))  # (array, sample rate): the audio reader's in-memory form
+        labels.append(name)
+    return sources, labels
+
+
 TASKS = [
     Task("image", "sklearn handwritten digits (8x8, real)", _digits,
          {"in_channels": 1, "patch_size": 2, "image_size": 8}, {"size": 8, "channels": 1, "normalize": "none"}),
     Task("tabular", "sklearn wine (13 measurements, real)", _wine, {}, {}),
     Task("time_series", "generated waveforms (sine / square / sawtooth)", _waveforms,
          {"mode": "patch", "in_channels": 1, "patch_len": 8, "stride": 8}, {}),
+    Task("audio", "generated tones (low / middle / high pitch)", _tones,
+         {"num_mel_bins": 32, "target_length": 40, "patch_size": 16, "patch_stride": 16, "freq_mask": 0,
+          "time_mask": 0}, {}),
 ]
 
 
@@ -103,7 +124,7 @@ def run_demo(
                   "pass --encoder Meta-Transformer_base_patch16_encoder.pth for the official ones")
     say(f"frozen encoder: {encoder.depth} blocks, width {encoder.embed_dim}, {origin}")
     say(f"one encoder instance is shared by every task below; only tokenizers and heads train\n")
-    n_epochs = epochs or (2 if quick else 6)
+    n_epochs = epochs or (4 if quick else 6)
     root = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="metaframe-demo-"))
     results: dict[str, Any] = {}
     models: dict[str, Any] = {}

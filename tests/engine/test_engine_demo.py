@@ -20,7 +20,7 @@ def test_demo_quick_trains_every_installed_task_with_one_encoder(tmp_path: Path)
         match = re.match(r"^(\w+)\s+.*\s(\d+)/(\d+)\s+([\d.]+)\s+([\d.]+)\s+\d+s$", line)
         if match:
             rows[match.group(1)] = (float(match.group(4)), float(match.group(5)))
-    expected = {"image", "tabular", "time_series"} & installed
+    expected = {"image", "tabular", "time_series", "audio"} & installed
     assert set(rows) == expected
     for name in expected:
         assert (tmp_path / "demo" / name / "config.yaml").is_file()
