@@ -119,6 +119,7 @@ class TrainConfig(_Strict):
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps")
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    log_every: int = Field(10, gt=0, description="write a training-loss line to metrics.jsonl every N steps")
     checkpoint_every: int | None = Field(None, gt=0, description="also checkpoint every N steps (default: each epoch)")
     monitor: Literal["val_loss", "val_accuracy"] | None = Field(
         None, description="what picks the best checkpoint (default: val_accuracy if classifying, else val_loss)"

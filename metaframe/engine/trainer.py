@@ -36,7 +36,6 @@ from .metrics import HeadMetrics, head_loss_sum
 METRICS_FILE = "metrics.jsonl"
 CURVES_FILE = "curves.png"
 CONFIG_FILE = "config.yaml"
-LOG_EVERY = 10
 
 
 @dataclass
@@ -370,7 +369,7 @@ class _Trainer:
                 speed = seen / max(time.perf_counter() - t_epoch, 1e-9)
                 bar.set_postfix(loss=f"{loss_value:.4f}", samples_per_s=f"{speed:.1f}")
                 bar.update(1)
-                if self.global_step % LOG_EVERY == 0 or self.global_step == 1:
+                if self.global_step % cfg.log_every == 0 or self.global_step == 1:
                     self._log(
                         {"kind": "train", "step": self.global_step, "epoch": epoch + 1, "loss": loss_value,
                          "lr": self.scheduler.get_last_lr()[0], "samples_per_s": speed}
