@@ -34,6 +34,7 @@ def manifest() -> ModalityManifest:
         tokenizer="metaframe_point_cloud.tokenizer:PointPatchEmbed",
         reader="metaframe_point_cloud.reader:read_point_cloud",
         collate="metaframe_point_cloud.collate:collate_point_clouds",
+        dataset="metaframe_point_cloud.dataset:modelnet_dataset",
         examples="metaframe_point_cloud.examples:write_examples",
         tokenizer_options={"center_ratio": 0.25, "k": 32},
         reader_options={"num_points": 1024, "sampling": "fps", "normalize": True},

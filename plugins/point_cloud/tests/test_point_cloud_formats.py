@@ -197,3 +197,26 @@ def test_off_with_wrong_counts(pc, tmp_path):
     path.write_text("OFF\n10 0 0\n0 0 0\n")
     with pytest.raises(ReadError, match=r"short\.off: OFF header declares 10 vertices"):
         pc.read(path, **RAW)
+
+
+def test_modelnet_resampled_layout(pc, tmp_path):
+    (tmp_path / "modelnet40_shape_names.txt").write_text("airplane\nnight_stand\n")
+    (tmp_path / "modelnet40_train.txt").write_text("airplane_0001\nnight_stand_0002\n")
+    for cls, shape in (("airplane", "airplane_0001"), ("night_stand", "night_stand_0002")):
+        (tmp_path / cls).mkdir()
+        np.savetxt(tmp_path / cls / f"{shape}.txt", np.hstack([XYZ, NORMALS]), delimiter=",", fmt="%.6f")
+    data = pc.dataset(tmp_path, split="train", num_points=16, features=["normals"])
+    assert len(data) == 2 and data.label_names == ["airplane", "night_stand"]
+    cloud, label = data[1]
+    assert cloud.shape == (16, 6) and label == 1
+    with pytest.raises(ReadError, match=r"modelnet40_test\.txt: split file not found"):
+        pc.dataset(tmp_path, split="test")
+
+
+def test_modelnet_mesh_layout(pc, tmp_path):
+    for cls in ("chair", "bed"):
+        (tmp_path / cls / "test").mkdir(parents=True)
+        (tmp_path / cls / "test" / f"{cls}_0001.off").write_text("OFF\n4 2 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 0 1 3\n")
+    data = pc.dataset(tmp_path, split="test", num_points=32, mesh_points=64)
+    assert [data.label_names[y] for _, y in data] == ["bed", "chair"]
+    assert data[0][0].shape == (32, 3)
