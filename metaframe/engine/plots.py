@@ -55,9 +55,11 @@ def plot_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[Any], path
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if n <= 20:
+        top = max(max(row) for row in matrix) or 1
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, str(matrix[i][j]), ha="center", va="center", fontsize=8)
+                colour = "white" if matrix[i][j] > top / 2 else "black"
+                ax.text(j, i, str(matrix[i][j]), ha="center", va="center", fontsize=8, color=colour)
     if title:
         ax.set_title(title)
     fig.tight_layout()
