@@ -154,3 +154,15 @@ def test_plugin_modules_torch_free_and_cli_lists_graph():
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["graph"]["status"] == "ok" and ".graphml" in rows["graph"]["extensions"]
+
+
+def test_graphs_without_edges_and_with_self_loops(gm):
+    tok = gm.build_tokenizer(embed_dim=16, node_features=1).eval()
+    lonely = gm.read({"nodes": [{"x": 1.0}, {"x": 2.0}], "edges": []})
+    looped = gm.read({"nodes": [{"x": 1.0}], "edges": [[0, 0]]})
+    out = tok(gm.collate([lonely, lonely]))
+    assert out.tokens.shape == (2, 2, 16) and bool(out.mask.all())
+    mixed = tok(gm.collate([lonely, looped]))
+    assert mixed.tokens.shape == (2, 3, 16)
+    assert mixed.mask.tolist() == [[True, True, False], [True, False, True]]
+    torch.testing.assert_close(mixed.tokens[0, :2], out.tokens[0])

@@ -145,3 +145,11 @@ def test_eval_chunking_of_groups_is_exact(pc):
     whole = tok(batch).tokens
     tok.eval_group_chunk = 3
     torch.testing.assert_close(tok(batch).tokens, whole)
+
+
+def test_padded_groups_never_enter_the_batchnorm(pc):
+    tok = pc.build_tokenizer(embed_dim=16, k=8).train()
+    seen = []
+    tok.encoder.first[1].register_forward_hook(lambda mod, args, out: seen.append(args[0].shape[0]))
+    tok(pc.collate(clouds(pc, [40, 100])))  # 10 + 25 real centres, 25 + 25 slots
+    assert seen == [(10 + 25) * 8]
