@@ -55,7 +55,8 @@ def _nonempty(path: Path) -> None:
         raise ReadError(path, "file is empty (0 bytes)")
 
 
-def load_ply(path: Path) -> Columns:
+def load_ply(path: Path, mesh_points: int | None = None, seed: int = 0) -> Columns:
+    """PLY vertices (every vertex property), or ``mesh_points`` points sampled on its faces."""
     from plyfile import PlyData, PlyParseError
 
     try:
@@ -66,7 +67,27 @@ def load_ply(path: Path) -> Columns:
         names = [e.name for e in ply.elements]
         raise ReadError(path, f"PLY file has no 'vertex' element (found: {names})")
     vertex = ply["vertex"].data
-    return {name.lower(): np.asarray(vertex[name]) for name in vertex.dtype.names or ()}
+    columns = {name.lower(): np.asarray(vertex[name]) for name in vertex.dtype.names or ()}
+    if not mesh_points:
+        return columns
+    if "face" not in ply:
+        raise ReadError(path, "mesh_points asks for surface sampling, but the PLY file has no 'face' element")
+    faces_data = ply["face"].data
+    key = next((k for k in ("vertex_indices", "vertex_index") if k in (faces_data.dtype.names or ())), None)
+    if key is None:
+        raise ReadError(path, "PLY 'face' element has no vertex_indices property")
+    n_vertices = len(vertex)
+    triangles: list[list[int]] = []
+    for j, ids in enumerate(faces_data[key]):
+        ids = [int(i) for i in ids]
+        if any(i < 0 or i >= n_vertices for i in ids):
+            raise ReadError(path, f"PLY face {j} refers to vertices outside 0..{n_vertices - 1}")
+        triangles.extend([ids[0], ids[t], ids[t + 1]] for t in range(1, len(ids) - 1))
+    if not triangles:
+        raise ReadError(path, "mesh_points asks for surface sampling, but the PLY faces hold no triangles")
+    xyz = np.stack([columns["x"], columns["y"], columns["z"]], axis=1).astype(np.float64)
+    points = sample_surface(xyz, np.array(triangles), mesh_points, seed)
+    return {"x": points[:, 0], "y": points[:, 1], "z": points[:, 2]}
 
 
 def load_off(path: Path, mesh_points: int | None = None, seed: int = 0) -> Columns:
@@ -269,7 +290,7 @@ def load_file(path: str | os.PathLike[str], *, columns: list[str] | None, key: s
     _nonempty(p)
     suffix = p.suffix.lower()
     if suffix == ".ply":
-        return load_ply(p)
+        return load_ply(p, mesh_points, seed)
     if suffix == ".off":
         return load_off(p, mesh_points, seed)
     if suffix in (".xyz", ".txt", ".csv", ".pts"):

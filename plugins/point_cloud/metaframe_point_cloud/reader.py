@@ -116,7 +116,8 @@ def read_point_cloud(
     or (``repeat``) its points are cycled. ``non_finite``: NaN / inf coordinates are an error,
     or (``drop``) those points are removed with a warning that counts them. ``columns`` names
     the columns of headerless tables and arrays; ``key`` picks the array of an ``.npz``;
-    ``mesh_points`` samples that many points on an OFF mesh's faces instead of its vertices.
+    ``mesh_points`` samples that many points on an OFF or PLY mesh's faces instead of its
+    vertices (area-weighted, seeded by ``seed``; xyz only).
     """
     if isinstance(source, (str, os.PathLike)):
         cols = load_file(source, columns=columns, key=key, mesh_points=mesh_points, seed=seed or 0)

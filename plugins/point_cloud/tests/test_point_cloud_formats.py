@@ -220,3 +220,17 @@ def test_modelnet_mesh_layout(pc, tmp_path):
     data = pc.dataset(tmp_path, split="test", num_points=32, mesh_points=64)
     assert [data.label_names[y] for _, y in data] == ["bed", "chair"]
     assert data[0][0].shape == (32, 3)
+
+
+def test_ply_mesh_surface_sampling(pc, tmp_path):
+    from plyfile import PlyData, PlyElement
+
+    verts = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0)], dtype=[("x", "f4"), ("y", "f4"), ("z", "f4")])
+    faces = np.empty(1, dtype=[("vertex_indices", "i4", (4,))])
+    faces["vertex_indices"][0] = [0, 1, 3, 2]  # one quad in z = 0
+    path = tmp_path / "quad.ply"
+    PlyData([PlyElement.describe(verts, "vertex"), PlyElement.describe(faces, "face")]).write(str(path))
+    out = pc.read(path, mesh_points=50, **RAW)
+    assert out.shape == (50, 3) and bool((out[:, 2] == 0).all())
+    assert bool(((out[:, :2] >= 0) & (out[:, :2] <= 1)).all())
+    assert pc.read(path, **RAW).shape == (4, 3)
