@@ -166,3 +166,20 @@ def test_graphs_without_edges_and_with_self_loops(gm):
     assert mixed.tokens.shape == (2, 3, 16)
     assert mixed.mask.tolist() == [[True, True, False], [True, False, True]]
     torch.testing.assert_close(mixed.tokens[0, :2], out.tokens[0])
+
+
+def test_cli_encode_graph_files_and_report_a_bad_one(tmp_path):
+    import numpy as np
+
+    (tmp_path / "a.edgelist").write_text("a b\nb c\n")
+    (tmp_path / "b.edges").write_text("1 2\n2 3\n3 4\n4 1\n")
+    (tmp_path / "c.json").write_text('{"nodes": [1, 2], "edges": [[1, 3]]}')
+    out = tmp_path / "emb.npy"
+    result = subprocess.run(
+        [sys.executable, "-m", "metaframe", "encode", "graph", str(tmp_path), "--out", str(out), "--skip-errors", "-q"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    assert np.load(out).shape == (2, 192)
+    index = json.loads((tmp_path / "emb.npy.json").read_text())
+    assert "refers to node 3, which is not among the 2 nodes" in json.dumps(index["failed"])

@@ -153,3 +153,22 @@ def test_padded_groups_never_enter_the_batchnorm(pc):
     tok.encoder.first[1].register_forward_hook(lambda mod, args, out: seen.append(args[0].shape[0]))
     tok(pc.collate(clouds(pc, [40, 100])))  # 10 + 25 real centres, 25 + 25 slots
     assert seen == [(10 + 25) * 8]
+
+
+def test_cli_encode_files_and_report_a_bad_one(tmp_path):
+    rng = np.random.default_rng(0)
+    for i, n in enumerate([1100, 1300]):
+        np.savetxt(tmp_path / f"cloud{i}.xyz", rng.normal(size=(n, 3)))
+    bad = rng.normal(size=(1100, 3))
+    bad[5, 0] = np.nan
+    np.savetxt(tmp_path / "bad.xyz", bad)
+    out = tmp_path / "emb.npy"
+    result = subprocess.run(
+        [sys.executable, "-m", "metaframe", "encode", "point_cloud", str(tmp_path), "--out", str(out), "--skip-errors", "-q"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, result.stderr  # one file failed
+    assert np.load(out).shape == (2, 192)
+    index = json.loads((tmp_path / "emb.npy.json").read_text())
+    assert [p.rsplit("/", 1)[-1] for p in index["rows"]] == ["cloud0.xyz", "cloud1.xyz"]
+    assert "bad.xyz" in json.dumps(index["failed"]) and "NaN" in json.dumps(index["failed"])
