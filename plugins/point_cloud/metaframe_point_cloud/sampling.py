@@ -41,13 +41,14 @@ def farthest_point_sample(
     start: int | torch.Tensor | Literal["random"] = 0,
     generator: torch.Generator | None = None,
     allow_repeats: bool = False,
+    seed: int | None = None,
     method: Literal["auto", "dense", "bucketed"] = "auto",
 ) -> torch.Tensor:
     """Indices ``[B, n_samples]`` (int64) of farthest point sampling on ``xyz`` ``[B, N, 3]``.
 
     The first index is ``start`` (0, i.e. the first real point when ``mask`` marks padding;
     an int or a ``[B]`` tensor of indices; or ``"random"``: a uniformly drawn real point, from
-    ``generator`` when given). Each next index is the point whose distance to the chosen set
+    ``generator`` when given, or from ``seed``: ``seed`` alone asks for a random start). Each next index is the point whose distance to the chosen set
     is largest, ties broken by the lowest index. Padding (``mask`` False) is never chosen.
     ``allow_repeats`` lets a cloud with fewer real points than ``n_samples`` repeat its first
     real point once every point is taken (the tokenizer masks those slots); otherwise that is
@@ -70,6 +71,8 @@ def farthest_point_sample(
     dist = torch.full((b, n), float("inf"), dtype=xyz.dtype, device=device)
     if mask is not None:
         dist.masked_fill_(~mask, -1.0)  # below every real distance: never the argmax
+    if seed is not None:
+        start, generator = "random", torch.Generator(device=device).manual_seed(seed)
     if isinstance(start, str):
         if start != "random":
             raise ValueError(f"start must be an index, a [batch] tensor or 'random', got {start!r}")

@@ -81,6 +81,9 @@ def test_fps_random_start_is_seeded_and_start_argument_respected():
     assert torch.equal(a, b)
     for i in range(4):
         assert a[i].tolist() == fps_reference(xyz[i], 8, start=int(a[i, 0]))
+    s1 = pc.farthest_point_sample(xyz, 8, seed=3)
+    assert torch.equal(s1, pc.farthest_point_sample(xyz, 8, seed=3))
+    assert s1[0].tolist() == fps_reference(xyz[0], 8, start=int(s1[0, 0]))
     c = pc.farthest_point_sample(xyz, 8, start=7)
     assert c[:, 0].tolist() == [7] * 4 and c[2].tolist() == fps_reference(xyz[2], 8, start=7)
 
