@@ -2,28 +2,43 @@
 
 Small flat modules: ``config`` (the pydantic config), ``data`` / ``loader`` (examples and
 DataLoader pieces), ``build`` (encoder, model, optimiser), ``trainer``, ``checkpoint``,
-``evaluation``, ``encoding``, ``run`` (load_run), ``distributed``, ``metrics``, ``plots``, ``demo``.
+``distributed``, ``metrics``, ``evaluation``, ``encoding``, ``run`` (load_run), ``plots``,
+``errors``, ``demo``. Names are imported on first use, so reading a config needs no torch.
 """
 
 from __future__ import annotations
 
-from .config import TrainConfig, load_config
-from .encoding import EncodeResult, encode
-from .errors import EncoderMismatchError, RunError
-from .evaluation import evaluate
-from .run import RunInfo, load_run
-from .trainer import TrainResult, train
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "EncodeResult",
-    "EncoderMismatchError",
-    "RunError",
-    "RunInfo",
-    "TrainConfig",
-    "TrainResult",
-    "encode",
-    "evaluate",
-    "load_config",
-    "load_run",
-    "train",
-]
+_LAZY: dict[str, str] = {
+    "TrainConfig": "metaframe.engine.config",
+    "load_config": "metaframe.engine.config",
+    "EncodeResult": "metaframe.engine.encoding",
+    "encode": "metaframe.engine.encoding",
+    "EncoderMismatchError": "metaframe.engine.errors",
+    "RunError": "metaframe.engine.errors",
+    "evaluate": "metaframe.engine.evaluation",
+    "RunInfo": "metaframe.engine.run",
+    "load_run": "metaframe.engine.run",
+    "TrainResult": "metaframe.engine.trainer",
+    "train": "metaframe.engine.trainer",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metaframe.engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import TrainConfig, load_config
+    from .encoding import EncodeResult, encode
+    from .errors import EncoderMismatchError, RunError
+    from .evaluation import evaluate
+    from .run import RunInfo, load_run
+    from .trainer import TrainResult, train
