@@ -172,6 +172,10 @@ def run_demo(
         say(f"{name:<12} {r['data']:<48} {r['classes']:>7} {r['train']:>4}/{r['val']:<5} "
             f"{r['accuracy']:>8.3f} {r['chance']:>7.3f} {r['seconds']:>5.0f}s")
     say("chance = share of the most frequent class in the validation split")
+    if models:
+        frozen = sum(p.numel() for p in encoder.parameters())
+        trained = ", ".join(f"{n} {sum(p.numel() for p in m.trainable_parameters()):,}" for n, m in models.items())
+        say(f"trainable parameters per task: {trained}; frozen encoder parameters (shared, never updated): {frozen:,}")
     trained = [m for m in ("image", "time_series", "tabular") if m in models]
     if len(trained) >= 2:
         results["joint"] = _joint_pass(trained[:2], models, encoder, say)
