@@ -183,3 +183,23 @@ def test_cli_encode_graph_files_and_report_a_bad_one(tmp_path):
     assert np.load(out).shape == (2, 192)
     index = json.loads((tmp_path / "emb.npy.json").read_text())
     assert "refers to node 3, which is not among the 2 nodes" in json.dumps(index["failed"])
+
+
+def test_cli_trains_on_a_graph_dataset(tmp_path):
+    graphs = []
+    for i in range(8):
+        n = 3 + i % 4
+        edges = [[j, j + 1] for j in range(n - 1)] + ([[n - 1, 0]] if i % 2 else [])
+        graphs.append({"nodes": [{"x": [1.0]} for _ in range(n)], "edges": edges, "y": i % 2})
+    (tmp_path / "graphs.json").write_text(json.dumps(graphs))
+    (tmp_path / "config.yaml").write_text(
+        "modality: graph\ntokenizer: {node_features: 1}\nencoder: {embed_dim: 32, depth: 2, num_heads: 2}\n"
+        "head: {kind: classification, options: {num_classes: 2, pooling: mean}}\n"
+        "data: {train: graphs.json, format: dataset, val_fraction: 0.25}\nepochs: 1\nbatch_size: 4\noutput_dir: runs/g\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "metaframe", "train", "config.yaml", "-q"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = [json.loads(line) for line in (tmp_path / "runs/g/metrics.jsonl").read_text().splitlines() if line.strip()]
+    assert metrics[-1]["kind"] == "val" and 0 < metrics[-1]["val_loss"] < 100

@@ -172,3 +172,4 @@ def test_cli_encode_files_and_report_a_bad_one(tmp_path):
     index = json.loads((tmp_path / "emb.npy.json").read_text())
     assert [p.rsplit("/", 1)[-1] for p in index["rows"]] == ["cloud0.xyz", "cloud1.xyz"]
     assert "bad.xyz" in json.dumps(index["failed"]) and "NaN" in json.dumps(index["failed"])
+
