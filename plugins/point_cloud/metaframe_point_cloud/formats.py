@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -152,36 +151,47 @@ def _is_number(token: str) -> bool:
     return True
 
 
+def _table_problem(rows: list[tuple[int, list[str]]]) -> str:
+    """The first ragged or non-numeric row, by file line number."""
+    width = len(rows[0][1])
+    for number, tokens in rows:
+        if len(tokens) != width:
+            return f"line {number} has {len(tokens)} columns, the first row has {width}"
+        bad = next((t for t in tokens if not _is_number(t)), None)
+        if bad is not None:
+            return f"line {number}: {bad!r} is not a number"
+    return "rows could not be parsed as numbers"
+
+
 def load_table(path: Path, columns: list[str] | None = None) -> Columns:
     """XYZ / TXT / CSV / PTS: one point per line, comma or whitespace separated, optional header."""
     text = path.read_text(errors="replace")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "//"))]
-    if not lines:
+    numbered = [
+        (i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith(("#", "//"))
+    ]
+    if not numbered:
         raise ReadError(path, "file holds no points")
-    delimiter = "," if "," in lines[0] else None
+    delimiter = "," if "," in numbered[0][1] else None
     split = (lambda s: [t.strip() for t in s.split(",")]) if delimiter else str.split
-    first = split(lines[0])
+    first = split(numbered[0][1])
     header: list[str] | None = None
     if not all(_is_number(t) for t in first):
         header = [t.strip().strip('"').lower() for t in first]
-        lines = lines[1:]
-    elif path.suffix.lower() == ".pts" and len(first) == 1 and len(lines) > 1 and len(split(lines[1])) > 1:
-        lines = lines[1:]  # .pts files may start with the point count
-    if not lines:
+        numbered = numbered[1:]
+    elif path.suffix.lower() == ".pts" and len(first) == 1 and len(numbered) > 1 and len(split(numbered[1][1])) > 1:
+        numbered = numbered[1:]  # .pts files may start with the point count
+    if not numbered:
         raise ReadError(path, "file has a header but no points")
     try:
-        data = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, dtype=np.float64, ndmin=2)
+        data = np.loadtxt(io.StringIO("\n".join(ln for _, ln in numbered)), delimiter=delimiter, dtype=np.float64, ndmin=2)
     except ValueError as exc:
-        message = str(exc).split(";")[0]
-        found = re.search(r"at row (\d+)", message)
-        where = f" (data line {int(found.group(1)) + 1})" if found else ""
-        raise ReadError(path, f"rows must all hold the same number of numeric columns{where}: {message}") from exc
-    names = header if header is not None else None
-    if names is not None and len(names) != data.shape[1]:
-        raise ReadError(path, f"header names {len(names)} columns, rows hold {data.shape[1]}")
-    if names is None:
+        problem = _table_problem([(i, split(ln)) for i, ln in numbered])
+        raise ReadError(path, f"rows must all hold the same number of numeric columns: {problem}") from exc
+    if header is not None and len(header) != data.shape[1]:
+        raise ReadError(path, f"header names {len(header)} columns, rows hold {data.shape[1]}")
+    if header is None:
         return array_columns(data, columns, path)
-    return {name: data[:, i] for i, name in enumerate(names)}
+    return {name: data[:, i] for i, name in enumerate(header)}
 
 
 def load_numpy(path: Path, key: str | None = None, columns: list[str] | None = None) -> Columns:

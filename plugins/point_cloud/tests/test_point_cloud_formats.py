@@ -165,7 +165,7 @@ def test_nan_coordinates_error_or_counted_drop(pc, tmp_path):
 def test_ragged_csv_names_the_row(pc, tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("1,2,3\n4,5,6\n7,8\n")
-    with pytest.raises(ReadError, match=r"ragged\.csv: rows must all hold the same number"):
+    with pytest.raises(ReadError, match=r"ragged\.csv: rows must all hold the same number of numeric columns: line 3 has 2 columns, the first row has 3"):
         pc.read(path, **RAW)
 
 
