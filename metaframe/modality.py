@@ -11,9 +11,17 @@ from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
-from metaframe_registry import ModalityManifest, ReadError, resolve
+from metaframe_registry import ConfigError, MetaframeError, ModalityManifest, ReadError, resolve
 
 from .collate import default_collate
+
+
+class CollateError(MetaframeError, ValueError):
+    """Samples that cannot form one batch (mixed shapes the modality does not pad, ...)."""
+
+
+class TokenizerOptionsError(ConfigError, TypeError):
+    """Tokenizer options the plugin's factory refuses (unknown name, bad value)."""
 
 
 class Modality:
@@ -47,9 +55,14 @@ class Modality:
             raise ReadError(source, "is a directory, expected a file") from exc
 
     def collate(self, samples: Sequence[Any]) -> Any:
-        if self.manifest.collate is None:
-            return default_collate(samples)
-        return self._resolve("collate")(list(samples))
+        """Batch samples; a refusal (mixed shapes, ...) is a CollateError naming the modality."""
+        collate = default_collate if self.manifest.collate is None else self._resolve("collate")
+        try:
+            return collate(list(samples))
+        except MetaframeError:
+            raise
+        except ValueError as exc:
+            raise CollateError(f"modality {self.name!r}: cannot batch these samples: {exc}") from exc
 
     def load(self, sources: Iterable[Any], **options: Any) -> Any:
         """Read several sources and collate them into one batch."""
@@ -58,7 +71,16 @@ class Modality:
     def build_tokenizer(self, embed_dim: int, **options: Any) -> torch.nn.Module:
         """Build the tokenizer with the manifest's default options, overridden by ``options``."""
         factory = self._resolve("tokenizer")
-        tokenizer = factory(embed_dim=embed_dim, **{**self.manifest.tokenizer_options, **options})
+        merged = {**self.manifest.tokenizer_options, **options}
+        try:
+            tokenizer = factory(embed_dim=embed_dim, **merged)
+        except MetaframeError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise TokenizerOptionsError(
+                f"modality {self.name!r}: cannot build its tokenizer ({self.manifest.tokenizer}) with options "
+                f"{merged}: {exc}"
+            ) from exc
         got = getattr(tokenizer, "embed_dim", None)
         if got != embed_dim:
             raise TypeError(

@@ -28,6 +28,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="reader processes (default: 1)")
     p.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="embedding: [CLS] or mean of tokens")
     p.add_argument("--skip-errors", action="store_true", help="report unreadable files and go on (exit status 1)")
+    p.add_argument("--tokenizer-option", dest="tokenizer_options", action="append", default=[], metavar="KEY=VALUE",
+                   help="tokenizer option without --run, value parsed as YAML, e.g. --tokenizer-option num_bands=10 "
+                   "(repeatable)")
+    p.add_argument("--reader-option", dest="reader_options", action="append", default=[], metavar="KEY=VALUE",
+                   help="reader option, value parsed as YAML, e.g. --reader-option size=64 (repeatable)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default: cpu)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -37,15 +42,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from metaframe.engine.config import EncoderConfig
+    from metaframe.engine.config import EncoderConfig, set_override
     from metaframe.engine.encoding import encode
 
+    tokenizer_options: dict[str, Any] = {}
+    reader_options: dict[str, Any] = {}
+    for assignment in args.tokenizer_options:
+        set_override(tokenizer_options, assignment)
+    for assignment in args.reader_options:
+        set_override(reader_options, assignment)
     torch.manual_seed(args.seed)
     result = encode(
         args.modality, args.inputs, args.out, run=args.run,
         encoder_config=EncoderConfig(preset=args.preset, checkpoint=args.encoder, seed=args.seed),
         batch_size=args.batch_size, num_workers=args.workers, pooling=args.pooling,
         skip_errors=args.skip_errors, device=args.device, quiet=args.quiet,
+        tokenizer_options=tokenizer_options, reader_options=reader_options,
     )
     print(f"wrote {result.out}: {tuple(result.embeddings.shape)} embeddings; index {result.index}")
     if result.failed:

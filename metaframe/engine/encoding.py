@@ -22,7 +22,7 @@ from metaframe_registry.errors import describe_source
 
 from metaframe.atomic import atomic_path, atomic_write_text
 from metaframe.heads import masked_mean
-from metaframe.modality import Modality
+from metaframe.modality import CollateError, Modality
 
 from .build import build_encoder, resolve_device
 from .config import EncoderConfig
@@ -84,11 +84,18 @@ class _CollateGood:
     def __init__(self, modality: Modality) -> None:
         self.modality = modality
 
-    def __call__(self, items: list[tuple[int, Any, str | None]]) -> tuple[list[int], Any, list[tuple[int, str]]]:
+    def __call__(
+        self, items: list[tuple[int, Any, str | None]]
+    ) -> tuple[list[int], Any, list[tuple[int, str]], str | None]:
+        """``(indices, batch, unreadable, refusal)``: a collate refusal travels as data too, so the
+        user sees its message, not a DataLoader worker's traceback."""
         good = [(i, s) for i, s, e in items if e is None]
         bad = [(i, e) for i, _, e in items if e is not None]
-        batch = self.modality.collate([s for _, s in good]) if good else None
-        return [i for i, _ in good], batch, bad
+        try:
+            batch = self.modality.collate([s for _, s in good]) if good else None
+        except CollateError as exc:
+            return [i for i, _ in good], None, bad, str(exc)
+        return [i for i, _ in good], batch, bad, None
 
 
 def encode(
@@ -163,7 +170,9 @@ def encode(
     kept: list[int] = []
     failed: list[dict[str, str]] = []
     with torch.inference_mode(), tqdm(total=len(files), desc=f"encode {modality}", unit="file", disable=quiet) as bar:
-        for indices, batch, bad in loader:
+        for indices, batch, bad, refusal in loader:
+            if refusal is not None:
+                raise CollateError(refusal)
             for i, problem in bad:
                 if not skip_errors:
                     raise ReadError(files[i], problem + " (pass --skip-errors to skip unreadable files)")
