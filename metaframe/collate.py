@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -37,3 +37,23 @@ def pad_sequences(
         out[i, :n] = seq[:n]
         mask[i, :n] = True
     return out, mask
+
+
+def iter_sample_tensors(samples: Iterable[Any], sample_dims: int, what: str = "samples") -> Iterator[torch.Tensor]:
+    """Yield single-sample tensors of ``sample_dims`` dimensions from what ``fit`` is given.
+
+    Accepts samples, batches (one more leading dimension) and ``(sample, target)`` pairs, so a
+    FittableTokenizer can be fitted on a dataset, a DataLoader or a list alike.
+    """
+    for item in samples:
+        if isinstance(item, (tuple, list)):
+            item = item[0]
+        t = torch.as_tensor(item)
+        if t.dim() == sample_dims + 1:
+            yield from t
+        elif t.dim() == sample_dims:
+            yield t
+        else:
+            raise ValueError(
+                f"fit expects {what} of {sample_dims} dimensions or batches of them, got shape {tuple(t.shape)}"
+            )

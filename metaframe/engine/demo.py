@@ -123,7 +123,7 @@ def run_demo(
         origin = (f"preset {preset!r}, RANDOMLY INITIALISED (seed 0): no pre-trained weights are downloaded; "
                   "pass --encoder Meta-Transformer_base_patch16_encoder.pth for the official ones")
     say(f"frozen encoder: {encoder.depth} blocks, width {encoder.embed_dim}, {origin}")
-    say(f"one encoder instance is shared by every task below; only tokenizers and heads train\n")
+    say("one encoder instance is shared by every task below; only tokenizers and heads train\n")
     n_epochs = epochs or (4 if quick else 6)
     root = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="metaframe-demo-"))
     results: dict[str, Any] = {}

@@ -12,23 +12,11 @@ from typing import Any, Iterable
 import torch
 from torch import nn
 
+from metaframe.collate import iter_sample_tensors
+
 NORMALIZE_CHOICES = ("minmax", "standard", "none")
 EPS = 1e-6
 CHUNK_VALUES = 1 << 22  # samples are reduced in chunks: 10k small neighbourhoods one by one are slow
-
-
-def iter_cubes(samples: Iterable[Any]) -> Iterable[torch.Tensor]:
-    """``[bands, H, W]`` tensors from samples, batches ``[B, bands, H, W]`` or (sample, target) pairs."""
-    for item in samples:
-        if isinstance(item, (tuple, list)):
-            item = item[0]
-        t = torch.as_tensor(item)
-        if t.dim() == 4:
-            yield from t
-        elif t.dim() == 3:
-            yield t
-        else:
-            raise ValueError(f"fit expects cubes [bands, H, W] or batches [B, bands, H, W], got shape {tuple(t.shape)}")
 
 
 class BandNormalizer(nn.Module):
@@ -71,7 +59,7 @@ class BandNormalizer(nn.Module):
             pending.clear()
             pending_values = 0
 
-        for cube in iter_cubes(samples):
+        for cube in iter_sample_tensors(samples, 3, "cubes [bands, H, W]"):
             if cube.shape[0] != b:
                 raise ValueError(f"fit: sample has {cube.shape[0]} bands, this tokenizer expects {b}")
             pending.append(cube.detach().reshape(b, -1).float())

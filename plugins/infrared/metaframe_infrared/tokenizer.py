@@ -12,26 +12,13 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
+from metaframe.collate import iter_sample_tensors
 from metaframe.tokens import TokenBatch
 from metaframe_image.tokenizer import PatchTokenizer
 
 from .transfer import load_image_projection
 
 NORMALIZE_CHOICES = ("none", "dataset")
-
-
-def _images(samples: Iterable[Any]) -> Iterable[torch.Tensor]:
-    """Yield ``[C, H, W]`` tensors from samples, batches ``[B, C, H, W]`` or (sample, target) pairs."""
-    for item in samples:
-        if isinstance(item, (tuple, list)):
-            item = item[0]
-        t = torch.as_tensor(item)
-        if t.dim() == 4:
-            yield from t
-        elif t.dim() == 3:
-            yield t
-        else:
-            raise ValueError(f"fit expects images [C, H, W] or batches [B, C, H, W], got shape {tuple(t.shape)}")
 
 
 class SingleChannelPatchTokenizer(PatchTokenizer):
@@ -70,7 +57,7 @@ class SingleChannelPatchTokenizer(PatchTokenizer):
         total = torch.zeros(self.in_channels, dtype=torch.float64)
         total_sq = torch.zeros(self.in_channels, dtype=torch.float64)
         count = 0
-        for image in _images(samples):
+        for image in iter_sample_tensors(samples, 3, "images [C, H, W]"):
             if image.shape[0] != self.in_channels:
                 raise ValueError(f"fit: image has {image.shape[0]} channels, this tokenizer expects {self.in_channels}")
             x = image.detach().to("cpu", torch.float64).flatten(1)
