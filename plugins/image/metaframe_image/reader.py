@@ -22,16 +22,13 @@ STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 
-def _scale_integer(array: np.ndarray) -> np.ndarray:
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
-    if array.dtype == np.uint16:
-        return array.astype(np.float32) / 65535.0
+def scale_to_unit(array: np.ndarray) -> np.ndarray:
+    """Integers → float32 divided by their type's maximum (uint8 by 255, uint16 by 65535; bool → 0/1);
+    floats kept as float32. Shared by every image-like plugin, so bit depth is handled one way."""
     if array.dtype == bool:
         return array.astype(np.float32)
     if np.issubdtype(array.dtype, np.integer):
-        info = np.iinfo(array.dtype)
-        return array.astype(np.float32) / float(info.max)
+        return array.astype(np.float32) / float(np.iinfo(array.dtype).max)
     return array.astype(np.float32)
 
 
@@ -64,7 +61,7 @@ def load_image_array(path: str | os.PathLike[str]) -> np.ndarray:
     elif mode == "I":  # 32-bit integer: Pillow also uses this for 16-bit PNGs
         array = array.astype(np.float32) / (65535.0 if array.max(initial=0) <= 65535 else float(np.iinfo(np.int32).max))
     else:
-        array = _scale_integer(array)
+        array = scale_to_unit(array)
     if array.ndim == 2:
         array = array[:, :, None]
     return array
@@ -80,16 +77,16 @@ def to_chw_tensor(source: Any) -> torch.Tensor:
             t = t[None]
         if t.dim() != 3:
             raise ReadError(source, f"expected a tensor [C, H, W] or [H, W], got {t.dim()} dimensions")
-        return t.float() if t.is_floating_point() else torch.from_numpy(_scale_integer(t.numpy()))
+        return t.float() if t.is_floating_point() else torch.from_numpy(scale_to_unit(t.numpy()))
     if hasattr(source, "__array__") and not hasattr(source, "mode"):
         array = np.asarray(source)
         if array.ndim == 2:
             array = array[:, :, None]
         if array.ndim != 3:
             raise ReadError(source, f"expected an array [H, W] or [H, W, C], got {array.ndim} dimensions")
-        return torch.from_numpy(np.ascontiguousarray(_scale_integer(array))).permute(2, 0, 1)
+        return torch.from_numpy(np.ascontiguousarray(scale_to_unit(array))).permute(2, 0, 1)
     if hasattr(source, "mode") and hasattr(source, "size"):  # a PIL image
-        array = _scale_integer(np.array(source))
+        array = scale_to_unit(np.array(source))
         if array.ndim == 2:
             array = array[:, :, None]
         return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)

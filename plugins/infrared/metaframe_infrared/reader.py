@@ -16,19 +16,17 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from metaframe_image.reader import apply_normalization, load_image_array, resize, set_channels, to_chw_tensor
+from metaframe_image.reader import (
+    apply_normalization,
+    load_image_array,
+    resize,
+    scale_to_unit,
+    set_channels,
+    to_chw_tensor,
+)
 from metaframe_registry import ReadError
 
 TIFF_SUFFIXES = (".tif", ".tiff")
-
-
-def scale_to_unit(array: np.ndarray) -> np.ndarray:
-    """Integers → float32 divided by their type's maximum (bool → 0/1); floats kept as float32."""
-    if array.dtype == bool:
-        return array.astype(np.float32)
-    if np.issubdtype(array.dtype, np.integer):
-        return array.astype(np.float32) / float(np.iinfo(array.dtype).max)
-    return array.astype(np.float32)
 
 
 def load_tiff_array(path: str | os.PathLike[str]) -> np.ndarray:

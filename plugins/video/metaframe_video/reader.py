@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from metaframe_image import EXTENSIONS as IMAGE_EXTENSIONS
-from metaframe_image.reader import _scale_integer, to_chw_tensor
+from metaframe_image.reader import scale_to_unit, to_chw_tensor
 from metaframe_registry import ReadError
 
 from .decode import decode_video_frames, frame_files
@@ -66,7 +66,7 @@ def _frames_from_array(array: Any, pick: Callable[[int], list[int]], source: Any
         t = t[:, pick(t.shape[1])].permute(1, 0, 2, 3)
         if t.is_floating_point() or t.dtype == torch.uint8:
             return t.cpu()
-        return torch.from_numpy(_scale_integer(t.cpu().numpy()))
+        return torch.from_numpy(scale_to_unit(t.cpu().numpy()))
     a = np.asarray(array)
     if a.ndim == 3:
         a = a[..., None]
@@ -76,7 +76,7 @@ def _frames_from_array(array: Any, pick: Callable[[int], list[int]], source: Any
         raise ReadError(source, "holds no frames (T = 0)")
     a = np.ascontiguousarray(a[pick(a.shape[0])])
     if a.dtype != np.uint8:  # uint8 stays uint8 for the fast resize (transform.py)
-        a = _scale_integer(a)
+        a = scale_to_unit(a)
     return torch.from_numpy(a).permute(0, 3, 1, 2)
 
 
