@@ -22,15 +22,14 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf
 import torch
 
 import metaframe
+from timing import best_time
 from metaframe_audio import kaldi_fbank, kaldi_fbank_batch
 
 AST = dict(htk_compat=True, use_energy=False, window_type="hanning", num_mel_bins=128, dither=0.0, frame_shift=10.0)
@@ -47,15 +46,6 @@ def make_clips(directory: Path, count: int, seconds: float, rate: int) -> list[P
         sf.write(path, stereo.astype(np.float32), rate, subtype="PCM_16")
         paths.append(path)
     return paths
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -82,7 +72,7 @@ def main() -> None:
         paths = make_clips(Path(tmp), args.clips, args.seconds, args.source_rate)
         n = len(paths)
         clips = [audio.read(q) for q in paths]
-        t_read = timed(lambda: [audio.read(q) for q in paths], args.repeat)
+        t_read = best_time(lambda: [audio.read(q) for q in paths], args.repeat)
         batches = [audio.collate(clips[i : i + args.batch]).to(device) for i in range(0, n, args.batch)]
 
         def fbank_single() -> None:
@@ -108,10 +98,10 @@ def main() -> None:
             sync()
 
         fbank_single(), fbank_batched(), tokenize(), encode()  # warm-up
-        t_single = timed(fbank_single, args.repeat)
-        t_batched = timed(fbank_batched, args.repeat)
-        t_tok = timed(tokenize, args.repeat)
-        t_enc = timed(encode, max(1, args.repeat - 1))
+        t_single = best_time(fbank_single, args.repeat)
+        t_batched = best_time(fbank_batched, args.repeat)
+        t_tok = best_time(tokenize, args.repeat)
+        t_enc = best_time(encode, max(1, args.repeat - 1))
     seconds = n * args.seconds
     total = t_read + t_tok + t_enc
     rows = [

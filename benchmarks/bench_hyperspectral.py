@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +27,7 @@ import scipy.io
 import torch
 
 import metaframe
-
-
-def timed(fn, repeat: int = 1):  # type: ignore[no-untyped-def]
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+from timing import best_of
 
 
 def main() -> None:
@@ -56,21 +47,21 @@ def main() -> None:
         scipy.io.savemat(cube_path, {"cube": rng.integers(1000, 9000, (args.size, args.size, args.bands)).astype(np.int16)})
         gt = rng.integers(1, 17, (args.size, args.size)).astype(np.uint8) * (rng.random((args.size, args.size)) < 0.49)
         scipy.io.savemat(gt_path, {"gt": gt})
-        t_read, cube = timed(lambda: hsi.read(cube_path), repeat=3)
-        t_data, data = timed(lambda: hsi.dataset(cube_path, labels=gt_path, neighbourhood=args.neighbourhood))
+        t_read, cube = best_of(lambda: hsi.read(cube_path), repeat=3)
+        t_data, data = best_of(lambda: hsi.dataset(cube_path, labels=gt_path, neighbourhood=args.neighbourhood))
     k = args.neighbourhood
     eager_mb = len(data) * args.bands * k * k * 4 / 2**20
     lazy_mb = data.cube.numel() * 4 / 2**20
     tok = hsi.build_tokenizer(embed_dim=metaframe.FrozenEncoder.from_preset(args.preset).embed_dim, num_bands=args.bands, neighbourhood=k)
-    t_fit_cube, _ = timed(lambda: tok.fit([cube]))
-    t_fit_samples, _ = timed(lambda: tok.fit(data))
+    t_fit_cube, _ = best_of(lambda: tok.fit([cube]))
+    t_fit_samples, _ = best_of(lambda: tok.fit(data))
     encoder = metaframe.FrozenEncoder.from_preset(args.preset, seed=0).to(args.device)
     tok = tok.to(args.device).eval()
     batch = hsi.collate([data[i][0] for i in range(args.batch)]).to(args.device)
     with torch.no_grad():
-        t_tok, tokens = timed(lambda: tok(batch).tokens, repeat=3)
+        t_tok, tokens = best_of(lambda: tok(batch).tokens, repeat=3)
         seq = torch.cat([tokens[:, :1], tokens], 1)
-        t_enc, _ = timed(lambda: encoder(seq), repeat=3)
+        t_enc, _ = best_of(lambda: encoder(seq), repeat=3)
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}")
     print(f"scene {args.size}x{args.size}x{args.bands}, {len(data)} labelled pixels, k={k}, encoder {args.preset}")
     print(f"read .mat cube          {t_read * 1e3:8.1f} ms")

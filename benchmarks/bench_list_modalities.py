@@ -40,7 +40,7 @@ def main() -> None:
         for name, cmd in cases.items():
             times[name].append(wall(cmd))
     base = statistics.median(times["bare entry_points scan"])
-    print(f"| command | median wall (s) | vs bare scan |\n|---|---|---|")
+    print("| command | median wall (s) | vs bare scan |\n|---|---|---|")
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"| {name} | {med:.3f} | {med / base:.2f}x |")

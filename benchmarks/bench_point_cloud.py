@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
-from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -20,15 +18,7 @@ import torch
 import metaframe
 from metaframe_point_cloud import farthest_point_sample, knn
 from metaframe_point_cloud.sampling import DEFAULT_KNN_BYTES
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+from timing import best_of
 
 
 def fpsample_batch(clouds: np.ndarray, n: int, kind: str) -> np.ndarray:
@@ -47,31 +37,31 @@ def run(points: int, centers: int, args: argparse.Namespace, encoder: torch.nn.M
     repeat = args.repeat if points <= 2048 else max(1, args.repeat // 2)
     rows: list[tuple[str, float, str]] = []
 
-    t_fps, ours = best_of(repeat, lambda: farthest_point_sample(xyz, centers))
+    t_fps, ours = best_of(lambda: farthest_point_sample(xyz, centers), repeat)
     rows.append(("FPS, metaframe_point_cloud (torch, batched)", t_fps, ""))
     try:
-        t_ref, ref = best_of(repeat, lambda: fpsample_batch(clouds, centers, "vanilla"))
+        t_ref, ref = best_of(lambda: fpsample_batch(clouds, centers, "vanilla"), repeat)
         same = float((torch.from_numpy(ref.astype(np.int64)) == ours).all(1).float().mean())
         rows.append(("FPS, fpsample.fps_sampling (C++, loop over clouds)", t_ref, f"ours / fpsample = {t_fps / t_ref:.2f}; identical indices in {same:.0%} of clouds"))
-        t_kd, _ = best_of(repeat, lambda: fpsample_batch(clouds, centers, "kdline"))
+        t_kd, _ = best_of(lambda: fpsample_batch(clouds, centers, "kdline"), repeat)
         rows.append(("FPS, fpsample.bucket_fps_kdline_sampling (h=7)", t_kd, "kd-tree bucketed FPS, for context"))
     except ImportError:
         rows.append(("FPS, fpsample", float("nan"), "not installed: pip install 'metaframe-point-cloud[bench]'"))
 
     center_xyz = xyz.gather(1, ours.unsqueeze(-1).expand(-1, -1, 3))
     block = min(centers, max(1, DEFAULT_KNN_BYTES // (2 * args.batch * points * 4)))
-    t_knn, _ = best_of(repeat, lambda: knn(xyz, center_xyz, args.k))
+    t_knn, _ = best_of(lambda: knn(xyz, center_xyz, args.k), repeat)
     whole = args.batch * centers * points * 4 / 2**20
     rows.append(("kNN k=32 (chunked)", t_knn, f"{block} centres per chunk: {2 * args.batch * block * points * 4 / 2**20:.0f} MiB live vs {whole:,.0f} MiB in one piece"))
 
     torch.manual_seed(0)
     tok = metaframe.get_modality("point_cloud").build_tokenizer(embed_dim=encoder.embed_dim, k=args.k).eval()
     with torch.no_grad():
-        t_tok, tb = best_of(repeat, lambda: tok(xyz))
+        t_tok, tb = best_of(lambda: tok(xyz), repeat)
         rows.append(("PointPatchEmbed forward (FPS + kNN + mini-PointNet + positions)", t_tok, f"{tb.num_tokens} tokens per cloud; MLP + positions = {max(t_tok - t_fps - t_knn, 0):.3f} s"))
         tokens = torch.cat([torch.zeros(args.batch, 1, encoder.embed_dim), tb.tokens], 1)
         mask = torch.cat([torch.ones(args.batch, 1, dtype=torch.bool), tb.valid_mask], 1)
-        t_enc, _ = best_of(1, lambda: encoder(tokens, mask))
+        t_enc, _ = best_of(lambda: encoder(tokens, mask), 1)
         rows.append((f"frozen encoder forward ({args.preset}, {tokens.shape[1]} tokens)", t_enc, f"tokenizer / encoder = {t_tok / t_enc:.2f}"))
     return rows
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +26,7 @@ import pandas as pd
 import torch
 
 import metaframe
-
-
-def timed(fn, repeat: int = 3):  # type: ignore[no-untyped-def]
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+from timing import best_of
 
 
 def main() -> None:
@@ -55,9 +46,9 @@ def main() -> None:
         for name in ("HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"):
             table[name] = rng.normal(size=rows).cumsum()
         table.to_csv(ett, index=False)
-        t_read, series = timed(lambda: ts.read(ett))
-        t_data, pairs = timed(lambda: ts.dataset(ett, input_length=96, horizon=96))
-        t_items, _ = timed(lambda: [pairs[i] for i in range(0, len(pairs), 10)])
+        t_read, series = best_of(lambda: ts.read(ett), repeat=3)
+        t_data, pairs = best_of(lambda: ts.dataset(ett, input_length=96, horizon=96), repeat=3)
+        t_items, _ = best_of(lambda: [pairs[i] for i in range(0, len(pairs), 10)], repeat=3)
         print(f"ETTh1-shaped CSV {rows}x7: read {t_read * 1e3:.0f} ms; dataset {t_data * 1e3:.0f} ms "
               f"({len(pairs)} windows); {len(range(0, len(pairs), 10))} windows fetched in {t_items * 1e3:.0f} ms")
 
@@ -69,7 +60,7 @@ def main() -> None:
             for axis in "xyz":
                 imu_table[f"{g}_{axis}"] = rng.normal(size=steps)
         imu_table.to_csv(rec, index=False)
-        t_imu, windows = timed(lambda: imu.dataset(rec, window_seconds=2.56, overlap=0.5, rate=50))
+        t_imu, windows = best_of(lambda: imu.dataset(rec, window_seconds=2.56, overlap=0.5, rate=50), repeat=3)
         print(f"IMU CSV {steps} rows (~{t[-1]:.0f} s, jittered ~100 Hz): resample to 50 Hz + windows "
               f"{t_imu * 1e3:.0f} ms ({len(windows)} windows of {windows[0][0].length} steps)")
 
@@ -77,8 +68,8 @@ def main() -> None:
     step = ts.build_tokenizer(embed_dim=32, mode="step", in_channels=7).to(device).eval()
     x = torch.randn(args.batch, 720, 7, device=device)
     with torch.no_grad():
-        t_ours, _ = timed(lambda: step(x), repeat=5)
-        t_conv, _ = timed(lambda: step.conv(x.transpose(1, 2)), repeat=5)
+        t_ours, _ = best_of(lambda: step(x), repeat=5)
+        t_conv, _ = best_of(lambda: step.conv(x.transpose(1, 2)), repeat=5)
     print(f"circular conv, batch {args.batch} x 720 x 7 -> D=32: per-sample wrap {t_ours * 1e3:.2f} ms "
           f"(incl. positions) vs nn.Conv1d circular {t_conv * 1e3:.2f} ms")
 
@@ -97,14 +88,14 @@ def main() -> None:
             model = metaframe.MetaModel(encoder, {modality.name: modality.build_tokenizer(embed_dim=d, **options)}).to(device).eval()
             with torch.no_grad():
                 n = int(model.tokenizers[modality.name](batch).valid_mask[0].sum())
-                t_enc, _ = timed(lambda: model.encode({modality.name: batch}))
+                t_enc, _ = best_of(lambda: model.encode({modality.name: batch}), repeat=3)
             print(f"| {length} x 7 | {name} | {n} | {t_enc * 1e3:.0f} ms |")
     imu_batch = imu.collate([w for w, _ in windows[: args.batch]]).to(device)
     for projection in ("channel", "joint"):
         model = metaframe.MetaModel(encoder, {"imu": imu.build_tokenizer(embed_dim=d, projection=projection)}).to(device).eval()
         with torch.no_grad():
             n = int(model.tokenizers["imu"](imu_batch).valid_mask[0].sum())
-            t_enc, _ = timed(lambda: model.encode({"imu": imu_batch}))
+            t_enc, _ = best_of(lambda: model.encode({"imu": imu_batch}), repeat=3)
         print(f"| 6 x 128 (IMU) | imu {projection} | {n} | {t_enc * 1e3:.0f} ms |")
 
 

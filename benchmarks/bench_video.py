@@ -19,13 +19,13 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 import metaframe
+from timing import best_time
 from metaframe_video.decode import decode_video_frames
 from metaframe_video.examples import write_mp4
 from metaframe_video.sampling import frame_indices
@@ -39,15 +39,6 @@ def make_clips(directory: Path, count: int, frames: int, size: tuple[int, int], 
         clip = np.stack([np.kron(np.roll(base, t, axis=1), np.ones((8, 8, 1), np.uint8)) for t in range(frames)])
         paths.append(write_mp4(directory / f"clip_{i}.mp4", clip, fps=25, gop=gop))
     return paths
-
-
-def timed(fn, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -81,11 +72,11 @@ def main() -> None:
         n = len(paths)
         counts = {}
         for label, seek in (("decode, seek to sampled frames", True), ("decode, in order up to the last sampled frame", False)):
-            rate = n / timed(lambda: [decode_video_frames(q, pick, seek=seek) for q in paths], 2)
+            rate = n / best_time(lambda: [decode_video_frames(q, pick, seek=seek) for q in paths], 2)
             counts[label] = np.mean([decode_video_frames(q, pick, seek=seek)[1].decoded for q in paths])
             results.append((label, rate))
         clips: list[torch.Tensor] = []
-        results.append(("read (decode + resize + normalise)", n / timed(lambda: clips.__setitem__(slice(None), [video.read(q, num_frames=args.num_frames, size=args.size) for q in paths]), 2)))
+        results.append(("read (decode + resize + normalise)", n / best_time(lambda: clips.__setitem__(slice(None), [video.read(q, num_frames=args.num_frames, size=args.size) for q in paths]), 2)))
         batches = [video.collate(clips[i : i + args.batch]).to(device) for i in range(0, n, args.batch)]
         sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         tokens: list[torch.Tensor] = []
@@ -101,9 +92,9 @@ def main() -> None:
 
         with torch.inference_mode():
             tokenize()  # warm-up
-            results.append(("tokenize (tubelet Conv3d + positions)", n / timed(tokenize, 3)))
+            results.append(("tokenize (tubelet Conv3d + positions)", n / best_time(tokenize, 3)))
             encode()
-            results.append((f"encoder {args.preset} ({tokenizer.num_tokens + 1} tokens)", n / timed(encode, 2)))
+            results.append((f"encoder {args.preset} ({tokenizer.num_tokens + 1} tokens)", n / best_time(encode, 2)))
     read_rate = results[2][1]
     tok_rate = results[3][1]
     enc_rate = results[4][1]
