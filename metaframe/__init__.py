@@ -40,6 +40,9 @@ _LAZY: dict[str, str] = {
     "build_tokenizer": "metaframe.api",
     "build_head": "metaframe.api",
     "list_heads": "metaframe.api",
+    "list_encoders": "metaframe.api",
+    "build_encoder": "metaframe.api",
+    "clear_encoder_cache": "metaframe.encoder_cache",
     "default_collate": "metaframe.collate",
     "pad_sequences": "metaframe.collate",
     "train": "metaframe.engine.trainer",
@@ -79,7 +82,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import build_head, build_tokenizer, get_modality, list_heads, list_modalities
+    from .api import build_encoder, build_head, build_tokenizer, get_modality, list_encoders, list_heads, list_modalities
+    from .encoder_cache import clear_encoder_cache
     from .collate import default_collate, pad_sequences
     from .encoder import EncoderIdentity, FrozenEncoder
     from .encoder_checkpoint import CheckpointError

@@ -36,3 +36,26 @@ def build_head(kind: str, embed_dim: int, **options: Any) -> torch.nn.Module:
     """Build a registered head (``classification``, ``regression``, ``token``, ``embedding``, ...)."""
     factory = default_registry().head(kind).load()
     return factory(embed_dim=embed_dim, **options)
+
+
+def list_encoders() -> list[str]:
+    """Registered encoder backends (``vit``, ``timm``, ``bert``, ... and plugins')."""
+    return list(default_registry().encoders())
+
+
+def build_encoder(name: str = "vit", **options: Any) -> torch.nn.Module:
+    """A new frozen encoder from the backend registered as ``name``.
+
+    ``build_encoder("vit", preset="base")``, ``build_encoder("timm", model_name=...)``,
+    ``build_encoder("bert", checkpoint=FOLDER)``. The engine shares one instance per identity
+    in a process (``metaframe.encoder_cache``); this always builds.
+    """
+    from metaframe_registry import ConfigError
+
+    factory = default_registry().encoder(name).load()
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        if "argument" not in str(exc):
+            raise
+        raise ConfigError(f"encoder {name!r}: options {sorted(options)} — {exc}") from None

@@ -19,4 +19,7 @@ def metaframe_register_heads(register):  # type: ignore[no-untyped-def]
 
 @hookimpl
 def metaframe_register_encoders(register):  # type: ignore[no-untyped-def]
-    register("vit", "metaframe.encoder:build_encoder", "frozen timm ViT blocks (presets or official checkpoints)")
+    register("vit", "metaframe.encoder:build_encoder", "frozen ViT blocks: presets (random), official .pth, timm ViT files")
+    register("timm", "metaframe.encoder_timm:load_timm", "the blocks of a timm model by name (pretrained or a local file)")
+    register("none", "metaframe.encoder_none:build_no_encoder", "no encoder: tokens straight to the head (ablation)")
+    register("whisper-tiny.en", "metaframe.pretrained:build_whisper_tiny_en", "packaged Whisper tiny.en encoder (offline)")

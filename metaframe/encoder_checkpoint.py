@@ -30,6 +30,7 @@ BLOCK_KEYS = (
     "mlp.fc2.bias",
 )
 METADATA_FORMAT = "metaframe.frozen_encoder/1"
+NORM_PRE_PREFIX = "norm_pre."  # a pre-trained model's own frozen input norm (timm norm_pre, CLIP ln_pre)
 
 
 class CheckpointError(MetaframeError, ValueError):
@@ -87,8 +88,9 @@ def read_encoder_file(path: str | Path) -> EncoderWeights:
     if metadata.get("format") == METADATA_FORMAT:
         return EncoderWeights(dict(raw), metadata, "metaframe")
     if any(k.startswith("blocks.") for k in raw):
-        # timm VisionTransformer: keep only its blocks, drop patch embedding, cls, norm, head
+        # timm VisionTransformer: keep its blocks and input norm, drop patch embedding, cls, norm, head
         blocks = {k.removeprefix("blocks."): v for k, v in raw.items() if k.startswith("blocks.")}
+        blocks.update({k: v for k, v in raw.items() if k.startswith(NORM_PRE_PREFIX)})
         return EncoderWeights(blocks, metadata, "timm-vit")
     return EncoderWeights(dict(raw), metadata, "official")
 

@@ -36,6 +36,8 @@ class MetaModel(nn.Module):
                     f"build it with embed_dim={self.embed_dim}"
                 )
         self.encoder = encoder  # shared: the same instance may serve many MetaModels
+        encoder.requires_grad_(False)  # frozen whatever the backend: only tokenizers and heads learn
+        encoder.train(False)
         self.tokenizers = nn.ModuleDict(dict(tokenizers))
         self.heads = nn.ModuleDict(dict(heads or {}))
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim))
@@ -46,6 +48,12 @@ class MetaModel(nn.Module):
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         for p in self.modality_embed.values():
             nn.init.trunc_normal_(p, std=0.02)
+
+    def train(self, mode: bool = True) -> "MetaModel":
+        """Tokenizers and heads follow ``mode``; the frozen encoder stays in eval (dropout off)."""
+        super().train(mode)
+        self.encoder.train(False)
+        return self
 
     @property
     def modalities(self) -> list[str]:

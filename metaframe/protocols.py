@@ -43,10 +43,34 @@ class Head(Protocol):
     def __call__(self, encoded: EncodedBatch) -> torch.Tensor: ...
 
 
+class EncoderIdentityLike(Protocol):
+    """What a run records about its encoder: ``to_dict()`` with at least ``sha256`` and ``embed_dim``."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 @runtime_checkable
 class Encoder(Protocol):
-    """What MetaModel needs of a frozen backbone: tokens + mask in, tokens out."""
+    """Everything the engine needs of a frozen backbone (a ``torch.nn.Module``).
+
+    - ``forward(tokens [B, N, D], mask [B, N] or None, True = real) -> [B, N, D]``; real
+      tokens' outputs must not depend on padded ones;
+    - ``embed_dim``: the width D tokenizers produce;
+    - ``identity``: ``to_dict()`` holding ``sha256`` (of the frozen weights) and ``embed_dim``,
+      plus anything readable (``backend``, ``preset``, ``depth``, ``source``). Runs store it and
+      refuse to pair their trainable parts with other weights; the process cache shares one
+      instance per ``(backend, sha256)``;
+    - its parameters have ``requires_grad=False`` and it stays in eval mode;
+    - optional: a writable ``gradient_checkpointing`` attribute, set from
+      ``encoder.activation_checkpointing``.
+
+    Register a factory ``factory(**options) -> Encoder`` with the ``metaframe_register_encoders``
+    hook; configs select it with ``encoder: {name: NAME, options: {...}}``.
+    """
 
     embed_dim: int
+
+    @property
+    def identity(self) -> EncoderIdentityLike: ...
 
     def __call__(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor: ...

@@ -81,7 +81,10 @@ def test_convert_checkpoint_cli(tmp_path: Path, cli) -> None:
     src = tmp_path / "small.pth"
     torch.save(blocks.state_dict(), src)
     dst = tmp_path / "small.safetensors"
-    result = cli("convert-checkpoint", str(src), str(dst))
+    guessed = cli("convert-checkpoint", str(src), str(dst))
+    assert guessed.returncode == 1 and "--num-heads" in guessed.stderr and "Traceback" not in guessed.stderr
+    assert not dst.exists()
+    result = cli("convert-checkpoint", str(src), str(dst), "--num-heads", "3")
     assert result.returncode == 0, result.stderr
     encoder = FrozenEncoder.load(dst)
     assert f"weights sha256: {encoder.weights_sha256()}" in result.stdout
@@ -115,9 +118,10 @@ def test_timm_vision_transformer_blocks_load(tmp_path: Path, suffix: str) -> Non
         from safetensors.torch import save_file
 
         save_file({k: v.contiguous() for k, v in vit.state_dict().items()}, str(path))
-    encoder = FrozenEncoder.load(path)
-    assert (encoder.embed_dim, encoder.depth, encoder.num_heads) == (128, 3, 2)  # heads = width / 64 by default
+    with pytest.raises(CheckpointError, match="num_heads"):  # 128 wide: 2 heads of 64 or 4 of 32? never guessed
+        FrozenEncoder.load(path)
     encoder4 = FrozenEncoder.load(path, num_heads=4)
+    assert (encoder4.embed_dim, encoder4.depth, encoder4.num_heads) == (128, 3, 4)
     x = torch.randn(2, 5, 128)
     with torch.no_grad():
         expected = vit.blocks(x)
@@ -139,7 +143,7 @@ def test_strict_load_errors_are_readable(tmp_path: Path) -> None:
     path = tmp_path / "broken.pth"
     torch.save(state, path)
     with pytest.raises(CheckpointError) as info:
-        FrozenEncoder.load(path)
+        FrozenEncoder.load(path, num_heads=1)
     message = str(info.value)
     assert str(path) in message
     assert "missing keys (1): 1.mlp.fc2.bias" in message

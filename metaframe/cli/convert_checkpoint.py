@@ -17,7 +17,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("src", help="source file: Meta-Transformer_*.pth, a timm ViT state_dict, or .safetensors")
     p.add_argument("dst", help="destination .safetensors file")
-    p.add_argument("--num-heads", type=int, default=None, help="attention heads (default: width / 64)")
+    p.add_argument(
+        "--num-heads",
+        type=int,
+        default=None,
+        help="attention heads; needed when the file does not say and its shape is not a preset's "
+        "(the official B/16 and L/14 are presets)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 

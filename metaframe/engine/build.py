@@ -9,28 +9,27 @@ import torch
 
 from metaframe_registry import ConfigError
 
-from metaframe.encoder import FrozenEncoder
 from metaframe.model import MetaModel
 
 from .config import EncoderConfig, TrainConfig
 
 
-def build_encoder(cfg: EncoderConfig) -> FrozenEncoder:
-    """Checkpoint if given; else a custom shape or a preset, randomly initialised with ``seed``."""
-    if cfg.checkpoint:
-        encoder = FrozenEncoder.load(cfg.checkpoint)
-    elif cfg.embed_dim is not None:
-        assert cfg.depth is not None and cfg.num_heads is not None
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            encoder = FrozenEncoder(cfg.embed_dim, cfg.depth, cfg.num_heads)
-    else:
-        try:
-            encoder = FrozenEncoder.from_preset(cfg.preset, seed=cfg.seed)
-        except KeyError as exc:
-            raise ConfigError(f"encoder.preset: {cfg.preset!r} — {exc.args[0]}") from None
-    encoder.gradient_checkpointing = cfg.activation_checkpointing
-    return encoder
+def build_encoder(cfg: EncoderConfig) -> torch.nn.Module:
+    """The process's shared encoder for ``cfg``, built through the registered backend ``cfg.name``.
+
+    ``activation_checkpointing`` is a property of how a run uses the encoder, not of its
+    weights, so it is set by the caller (the trainer) on the shared instance.
+    """
+    from metaframe_registry import RegistryError
+
+    from metaframe.encoder_cache import shared_encoder
+
+    try:
+        return shared_encoder(cfg.name, cfg.factory_options())
+    except RegistryError as exc:
+        raise ConfigError(f"encoder.name: {cfg.name!r} — {exc}") from None
+    except KeyError as exc:
+        raise ConfigError(f"encoder.preset: {cfg.preset!r} — {exc.args[0]}") from None
 
 
 def head_options(config: TrainConfig, name: str, label_maps: dict[str, list[Any]], shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:

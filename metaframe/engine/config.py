@@ -30,22 +30,86 @@ class ModalityConfig(_Strict):
 
 
 class EncoderConfig(_Strict):
-    """The frozen encoder: a preset (random weights, seeded), a checkpoint, or a custom small shape."""
+    """The frozen encoder: a registered backend by ``name`` and its options.
 
+    ``vit`` (the default) takes a preset (random weights, seeded), a checkpoint, or a custom
+    small shape. ``timm: NAME`` is shorthand for ``name: timm`` with ``model_name: NAME``.
+    Every field given a non-default value here (except ``name``, ``options`` and
+    ``activation_checkpointing``) is passed to the backend's factory together with ``options``.
+    """
+
+    name: str = Field("vit", description="registered encoder backend: vit, timm, bert, or a plugin's")
+    options: dict[str, Any] = Field(default_factory=dict, description="extra options for the backend's factory")
+    timm: str | None = Field(None, description="a timm model name (shorthand for name: timm)")
     preset: str = "tiny"
-    checkpoint: str | None = Field(None, description="encoder weights (official .pth or metaframe safetensors)")
+    checkpoint: str | None = Field(
+        None, description="encoder weights: official .pth, metaframe safetensors, a timm file, a BERT folder"
+    )
     seed: int = 0
     embed_dim: int | None = Field(None, gt=0, description="custom shape instead of a preset (with depth, num_heads)")
     depth: int | None = Field(None, gt=0)
-    num_heads: int | None = Field(None, gt=0)
+    num_heads: int | None = Field(None, gt=0, description="attention heads (with a custom shape, or for a checkpoint)")
     activation_checkpointing: bool = Field(False, description="recompute encoder activations in backward (less memory)")
 
     @model_validator(mode="after")
     def _custom_complete(self) -> "EncoderConfig":
-        custom = [self.embed_dim, self.depth, self.num_heads]
-        if any(v is not None for v in custom) and not all(v is not None for v in custom):
+        custom = [self.embed_dim, self.depth]
+        if any(v is not None for v in custom) and not (all(v is not None for v in custom) and self.num_heads):
             raise ValueError("a custom encoder needs embed_dim, depth and num_heads together")
+        if self.timm is not None:
+            if "name" in self.model_fields_set and self.name != "timm":
+                raise ValueError(f"'timm: {self.timm}' is the timm backend, but name is {self.name!r}")
+            self.name = "timm"
+        clash = sorted(set(self._given()) & set(self.options))
+        if clash:
+            raise ValueError(f"encoder.options repeats {', '.join(clash)}; give each once")
         return self
+
+    def _given(self) -> dict[str, Any]:
+        """Backend fields that differ from their defaults (a saved run config repeats every field)."""
+        skip = {"name", "options", "timm", "activation_checkpointing"}
+        fields = type(self).model_fields
+        return {k: getattr(self, k) for k in sorted(fields) if k not in skip and getattr(self, k) != fields[k].default}
+
+    def factory_options(self) -> dict[str, Any]:
+        """Keyword arguments for the backend's factory: the fields given, then ``options``."""
+        kwargs = self._given()
+        if self.name == "vit":
+            kwargs.setdefault("preset", self.preset)
+            kwargs.setdefault("seed", self.seed)
+        if self.timm is not None:
+            kwargs["model_name"] = self.timm
+        return {**kwargs, **self.options}
+
+
+ENCODER_SPEC_HELP = (
+    "an encoder: 'random' (a --preset shape, seeded), 'pretrained' (the first packaged pre-trained encoder "
+    "installed), a registered backend or packaged name (e.g. whisper-tiny.en, all-minilm-l6-v2), "
+    "timm:NAME (a timm model; downloads only because you asked for it by name), or a PATH "
+    "(official .pth, metaframe .safetensors, CTranslate2 Whisper model.bin, a BERT-format folder)"
+)
+
+
+def encoder_config_from_spec(spec: str | None, preset: str = "tiny", seed: int = 0) -> EncoderConfig:
+    """``--encoder`` on the command line → an EncoderConfig (see ``ENCODER_SPEC_HELP``)."""
+    if spec is None or spec == "random":
+        return EncoderConfig(preset=preset, seed=seed)
+    if spec == "pretrained":
+        from metaframe.pretrained import PACKAGED, available_pretrained
+
+        found = available_pretrained()
+        if not found:
+            how = "; ".join(f"{p.name}: {p.install}" for p in PACKAGED.values())
+            raise ConfigError(f"--encoder pretrained: no packaged pre-trained encoder is installed ({how})")
+        return EncoderConfig(name=found[0])
+    if spec.startswith("timm:"):
+        return EncoderConfig(timm=spec.removeprefix("timm:"))
+    path = Path(spec)
+    if path.is_dir():
+        return EncoderConfig(name="bert", checkpoint=spec)
+    if path.exists() or any(spec.endswith(s) for s in (".pth", ".pt", ".bin", ".safetensors")):
+        return EncoderConfig(checkpoint=spec)
+    return EncoderConfig(name=spec)
 
 
 class HeadConfig(_Strict):
@@ -222,7 +286,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
         elif suffix == ".toml":
-            import tomllib
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib  # type: ignore[no-redef]
 
             data = tomllib.loads(text)
         elif suffix == ".json":
