@@ -43,7 +43,7 @@ class EncoderWeights:
 
     state_dict: dict[str, torch.Tensor]
     metadata: dict[str, str]
-    source_format: str  # "official" | "timm-vit" | "metaframe"
+    source_format: str  # "official" | "timm-vit" | "metaframe" | "ctranslate2-whisper"
 
 
 def _unwrap(obj: Any, path: Path) -> Mapping[str, Any]:
@@ -61,6 +61,11 @@ def read_encoder_file(path: str | Path) -> EncoderWeights:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     metadata: dict[str, str] = {}
+    if path.suffix != ".safetensors":
+        from .encoder_ctranslate2 import is_ctranslate2_file, read_ctranslate2_encoder
+
+        if is_ctranslate2_file(path):
+            return read_ctranslate2_encoder(path)
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 

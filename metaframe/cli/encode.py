@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from metaframe.engine.config import ENCODER_SPEC_HELP
+
 HELP = "embed files (or folders of files) through a tokenizer and the frozen encoder"
 
 
@@ -22,7 +24,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file: .safetensors or .npy")
     p.add_argument("--run", default=None, metavar="RUN_DIR", help="use this run's trained tokenizer and encoder")
     p.add_argument("--preset", default="tiny", help="encoder preset without --run / --encoder (default: tiny)")
-    p.add_argument("--encoder", default=None, metavar="PATH", help="encoder checkpoint without --run")
+    p.add_argument("--encoder", default=None, metavar="SPEC", help="without --run: " + ENCODER_SPEC_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of a random encoder / tokenizer (default: 0)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=1, help="reader processes (default: 1)")
@@ -42,7 +44,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from metaframe.engine.config import EncoderConfig, set_override
+    from metaframe.engine.config import encoder_config_from_spec, set_override
     from metaframe.engine.encoding import encode
 
     tokenizer_options: dict[str, Any] = {}
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     result = encode(
         args.modality, args.inputs, args.out, run=args.run,
-        encoder_config=EncoderConfig(preset=args.preset, checkpoint=args.encoder, seed=args.seed),
+        encoder_config=encoder_config_from_spec(args.encoder, args.preset, args.seed),
         batch_size=args.batch_size, num_workers=args.workers, pooling=args.pooling,
         skip_errors=args.skip_errors, device=args.device, quiet=args.quiet,
         tokenizer_options=tokenizer_options, reader_options=reader_options,

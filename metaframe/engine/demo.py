@@ -98,6 +98,29 @@ def _split(n: int, seed: int = 0, fraction: float = 0.25) -> tuple[np.ndarray, n
     return order[k:], order[:k]
 
 
+def _encoders(spec: str | None, preset: str, say: Callable[[str], None]) -> list[tuple[str, torch.nn.Module]]:
+    """The encoder asked for and, when it is pre-trained, a random one of the same shape beside it."""
+    from metaframe.engine.build import build_encoder
+    from metaframe.engine.config import encoder_config_from_spec
+    from metaframe.pretrained import available_pretrained
+
+    if spec is None:
+        spec = "pretrained" if available_pretrained() else "random"
+    cfg = encoder_config_from_spec(spec, preset=preset, seed=0)
+    encoder = build_encoder(cfg)
+    if spec == "random":
+        say(f"frozen encoder: preset {preset!r}, RANDOMLY INITIALISED (seed 0): no pre-trained encoder is installed "
+            "or asked for (pip install 'metaframe[pretrained]', or --encoder PATH | timm:NAME)")
+        return [("random", encoder)]
+    control_cfg = cfg.model_copy(update={"options": {**cfg.options, "random_init": True}})
+    try:
+        control = build_encoder(control_cfg)
+    except (TypeError, ValueError) as exc:
+        say(f"(no random control: the {cfg.name!r} backend cannot build its shape randomly: {exc})")
+        return [("pretrained", encoder)]
+    return [("pretrained", encoder), ("random", control)]
+
+
 def run_demo(
     preset: str = "tiny",
     encoder_path: str | None = None,
@@ -106,24 +129,28 @@ def run_demo(
     output_dir: str | None = None,
     out: Any = sys.stdout,
 ) -> dict[str, Any]:
-    """Train every available task with one shared encoder; print and return the results."""
+    """Train every available task around one shared encoder; print and return the results.
+
+    ``encoder_path`` is an ``--encoder`` spec: ``pretrained`` (default when a packaged one is
+    installed), ``random``, a path or ``timm:NAME``. A pre-trained encoder's tasks run again
+    with a random encoder of the same shape (same seeds, tokenizers, heads and schedule), so
+    the table shows what the pre-training brings.
+    """
     import metaframe
-    from metaframe.engine.build import build_encoder
-    from metaframe.engine.config import EncoderConfig, parse_config
+    from metaframe.engine.config import parse_config
     from metaframe.engine.trainer import train
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
     installed = set(metaframe.list_modalities())
-    encoder = build_encoder(EncoderConfig(preset=preset, checkpoint=encoder_path, seed=0))
-    if encoder_path:
-        origin = f"loaded from {encoder_path}"
-    else:
-        origin = (f"preset {preset!r}, RANDOMLY INITIALISED (seed 0): no pre-trained weights are downloaded; "
-                  "pass --encoder Meta-Transformer_base_patch16_encoder.pth for the official ones")
-    say(f"frozen encoder: {encoder.depth} blocks, width {encoder.embed_dim}, {origin}")
-    say("one encoder instance is shared by every task below; only tokenizers and heads train\n")
+    encoders = _encoders(encoder_path, preset, say)
+    encoder = encoders[0][1]
+    for label, enc in encoders:
+        ident = enc.identity.to_dict()
+        say(f"{label} frozen encoder: {ident.get('depth')} blocks, width {enc.embed_dim}, "
+            f"{ident.get('num_heads')} heads — {ident.get('source') or ident.get('preset')}")
+    say("one encoder instance per column is shared by every task below; only tokenizers and heads train\n")
     n_epochs = epochs or (4 if quick else 6)
     root = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="metaframe-demo-"))
     results: dict[str, Any] = {}
@@ -140,38 +167,47 @@ def run_demo(
         tr, va = _split(len(sources))
         train_data = [(sources[i], labels[i]) for i in tr]
         val_data = [(sources[i], labels[i]) for i in va]
-        config = parse_config({
-            "modalities": {task.modality: {"tokenizer": task.tokenizer, "reader": task.reader}},
-            "head": {"kind": "classification", "options": {"pooling": "cls+max+mean"}},
-            "data": {},
-            "epochs": n_epochs,
-            "batch_size": 32,
-            "optimizer": {"lr": 2e-3, "weight_decay": 0.01},
-            "schedule": {"warmup_steps": 5},
-            "device": "cpu",
-            "output_dir": str(root / task.modality),
-        }, f"demo:{task.modality}")
-        t0 = time.perf_counter()
-        result = train(config, encoder=encoder, train_data=train_data, val_data=val_data, quiet=True)
-        seconds = time.perf_counter() - t0
-        final = result.final
         val_labels = [labels[i] for i in va]
         chance = max(val_labels.count(c) for c in set(val_labels)) / len(val_labels)
-        results[task.modality] = {
-            "data": task.data, "classes": len(set(labels)), "train": len(tr), "val": len(va),
-            "accuracy": final.get("val_accuracy"), "chance": chance, "seconds": seconds, "run_dir": str(result.run_dir),
-        }
-        from metaframe.engine.run import load_run
+        row: dict[str, Any] = {"data": task.data, "classes": len(set(labels)), "train": len(tr), "val": len(va),
+                               "chance": chance}
+        for label, enc in encoders:
+            config = parse_config({
+                "modalities": {task.modality: {"tokenizer": task.tokenizer, "reader": task.reader}},
+                "head": {"kind": "classification", "options": {"pooling": "cls+max+mean"}},
+                "data": {},
+                "epochs": n_epochs,
+                "batch_size": 32,
+                "optimizer": {"lr": 2e-3, "weight_decay": 0.01},
+                "schedule": {"warmup_steps": 5},
+                "seed": 0,
+                "device": "cpu",
+                "output_dir": str(root / label / task.modality),
+            }, f"demo:{task.modality}")
+            t0 = time.perf_counter()
+            result = train(config, encoder=enc, train_data=train_data, val_data=val_data, quiet=True)
+            row[label] = {"accuracy": result.final.get("val_accuracy"), "seconds": time.perf_counter() - t0,
+                          "run_dir": str(result.run_dir)}
+            if enc is encoder:
+                from metaframe.engine.run import load_run
 
-        models[task.modality] = load_run(result.run_dir, encoder=encoder)
-    say(f"{'MODALITY':<12} {'DATA':<48} {'CLASSES':>7} {'TRAIN/VAL':>10} {'ACCURACY':>8} {'CHANCE':>7} {'TIME':>6}")
+                models[task.modality] = load_run(result.run_dir, encoder=encoder)
+        first = row[encoders[0][0]]
+        row.update(accuracy=first["accuracy"], seconds=first["seconds"], run_dir=first["run_dir"])
+        results[task.modality] = row
+    labels_shown = [label for label, _ in encoders]
+    head = " ".join(f"{label.upper():>10}" for label in labels_shown)
+    say(f"{'MODALITY':<12} {'DATA':<48} {'CLASSES':>7} {'TRAIN/VAL':>10} {head} {'CHANCE':>7} {'TIME':>6}")
     for name, r in results.items():
         if "skipped" in r:
             say(f"{name:<12} skipped: {r['skipped']}")
             continue
-        say(f"{name:<12} {r['data']:<48} {r['classes']:>7} {r['train']:>4}/{r['val']:<5} "
-            f"{r['accuracy']:>8.3f} {r['chance']:>7.3f} {r['seconds']:>5.0f}s")
-    say("chance = share of the most frequent class in the validation split")
+        accs = " ".join(f"{r[label]['accuracy']:>10.3f}" for label in labels_shown)
+        total = sum(r[label]["seconds"] for label in labels_shown)
+        say(f"{name:<12} {r['data']:<48} {r['classes']:>7} {r['train']:>4}/{r['val']:<5} {accs} "
+            f"{r['chance']:>7.3f} {total:>5.0f}s")
+    say("accuracy on the validation split; chance = share of its most frequent class"
+        + ("; both columns: same seeds, tokenizers, heads and schedule" if len(encoders) > 1 else ""))
     if models:
         frozen = sum(p.numel() for p in encoder.parameters())
         trained = ", ".join(f"{n} {sum(p.numel() for p in m.trainable_parameters()):,}" for n, m in models.items())

@@ -36,8 +36,10 @@ def metaframe_register_encoders(register: Register) -> None:
     """Called once when the registry is first asked for encoders.
 
     Call ``register(name, factory, description="")`` for each frozen backbone; ``factory``
-    is a ``"module:attr"`` string or callable returning an encoder module that takes tokens
-    ``[B, N, D]`` and a boolean mask ``[B, N]`` and returns tokens ``[B, N, D]``.
+    is a ``"module:attr"`` string or callable ``factory(**options)`` returning a module that
+    satisfies ``metaframe.Encoder``: tokens ``[B, N, D]`` and a boolean mask ``[B, N]`` in,
+    tokens ``[B, N, D]`` out, with ``embed_dim`` and an ``identity`` (``to_dict()`` holding
+    ``sha256``). Configs select it with ``encoder: {name: ..., options: {...}}``.
     """
 
 

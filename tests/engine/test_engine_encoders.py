@@ -149,3 +149,27 @@ def test_num_heads_with_a_checkpoint_is_honoured(tmp_path: Path) -> None:
         build_encoder(EncoderConfig(checkpoint=str(tmp_path / "w.pth")))
     encoder = build_encoder(EncoderConfig(checkpoint=str(tmp_path / "w.pth"), num_heads=4))
     assert encoder.num_heads == 4
+
+
+def test_encoder_specs_of_the_command_line(tmp_path: Path) -> None:
+    from metaframe.engine.config import encoder_config_from_spec
+
+    assert encoder_config_from_spec(None, preset="small", seed=3).factory_options() == {"preset": "small", "seed": 3}
+    assert encoder_config_from_spec("random").name == "vit"
+    assert encoder_config_from_spec("timm:deit_tiny_patch16_224").factory_options()["model_name"] == "deit_tiny_patch16_224"
+    assert encoder_config_from_spec("none").name == "none"
+    assert encoder_config_from_spec(str(tmp_path / "enc.safetensors")).checkpoint == str(tmp_path / "enc.safetensors")
+    (tmp_path / "folder").mkdir()
+    assert encoder_config_from_spec(str(tmp_path / "folder")).name == "bert"
+
+
+def test_encode_cli_takes_an_encoder_spec(image_folders: Path, tmp_path: Path) -> None:
+    done = run_module(["metaframe", "encode", "image", str(image_folders / "cat"), "--encoder", "none",
+                       "--tokenizer-option", "patch_size=4", "--tokenizer-option", "image_size=8",
+                       "--reader-option", "size=8", "--out", str(tmp_path / "e.safetensors"), "-q"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    index = json.loads((tmp_path / "e.safetensors.json").read_text())
+    assert index["encoder"]["backend"] == "none"
+    bad = run_module(["metaframe", "encode", "image", str(image_folders / "cat"), "--encoder", "nope",
+                      "--out", str(tmp_path / "f.safetensors"), "-q"])
+    assert bad.returncode != 0 and "encoder.name: 'nope'" in bad.stderr and "Traceback" not in bad.stderr
