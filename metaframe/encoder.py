@@ -140,6 +140,14 @@ class FrozenEncoder(nn.Module):
         return load_timm(model_name, pretrained=pretrained, checkpoint=checkpoint, **options)
 
     @classmethod
+    def from_bert(cls, path: str | Path, *, random_init: bool = False, seed: int = 0) -> "FrozenEncoder":
+        """The post-LN blocks of a BERT-family Hugging Face folder (``config.json`` + weights),
+        with the embeddings' LayerNorm as the frozen input norm; nothing is fetched."""
+        from .encoder_bert import load_bert
+
+        return load_bert(path, random_init=random_init, seed=seed)
+
+    @classmethod
     def load(
         cls, path: str | Path, num_heads: int | None = None, dtype: torch.dtype = torch.float32
     ) -> "FrozenEncoder":

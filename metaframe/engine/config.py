@@ -38,7 +38,9 @@ class EncoderConfig(_Strict):
     ``activation_checkpointing``) is passed to the backend's factory together with ``options``.
     """
 
-    name: str = Field("vit", description="registered encoder backend: vit, timm, none, whisper-tiny.en, or a plugin's")
+    name: str = Field(
+        "vit", description="registered encoder backend: vit, timm, bert, none, whisper-tiny.en, all-minilm-l6-v2, or a plugin's"
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="extra options for the backend's factory")
     timm: str | None = Field(None, description="a timm model name (shorthand for name: timm)")
     preset: str = "tiny"
@@ -86,7 +88,8 @@ ENCODER_SPEC_HELP = (
     "an encoder: 'random' (a --preset shape, seeded), 'pretrained' (the first packaged pre-trained encoder "
     "installed), a registered backend or packaged name (e.g. whisper-tiny.en, none), "
     "timm:NAME (a timm model; downloads only because you asked for it by name), or a PATH "
-    "(official .pth, metaframe .safetensors, CTranslate2 Whisper model.bin)"
+    "(official .pth, metaframe .safetensors, CTranslate2 Whisper model.bin, or a BERT-family "
+    "Hugging Face folder holding config.json)"
 )
 
 
@@ -105,6 +108,8 @@ def encoder_config_from_spec(spec: str | None, preset: str = "tiny", seed: int =
     if spec.startswith("timm:"):
         return EncoderConfig(timm=spec.removeprefix("timm:"))
     path = Path(spec)
+    if path.is_dir() and (path / "config.json").is_file():
+        return EncoderConfig(name="bert", options={"path": spec})
     if path.exists() or any(spec.endswith(s) for s in (".pth", ".pt", ".bin", ".safetensors")):
         return EncoderConfig(checkpoint=spec)
     return EncoderConfig(name=spec)
