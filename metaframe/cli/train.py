@@ -32,7 +32,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="override a config field, e.g. --set optimizer.lr=0.001 (repeatable)")
     p.add_argument("--output-dir", default=None, help="run directory (overrides output_dir)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (overrides device)")
-    p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved config as YAML, with where each value came from (the config, "
+                   "a plugin's recipe, the built-in default) as comments, and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -50,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         import yaml
 
-        print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
+        from metaframe.engine.recipes import provenance_comment, resolve_config
+
+        resolved = resolve_config(config)
+        print(yaml.safe_dump(config_to_dict(resolved.config), sort_keys=False), end="")
+        print(provenance_comment(resolved), end="")
         return 0
     from metaframe.engine.trainer import train
 

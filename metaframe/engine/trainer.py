@@ -32,6 +32,7 @@ from .distributed import Dist, barrier, init_from_env, reduce_sums, shutdown
 from .errors import EncoderMismatchError, RunError
 from .loader import Collator, EpochBatchSampler, ExampleDataset, global_batch_sizes, make_loader, to_device
 from .metrics import HeadMetrics, head_loss_sum
+from .recipes import ResolvedConfig, provenance_comment, resolve_config
 
 METRICS_FILE = "metrics.jsonl"
 CURVES_FILE = "curves.png"
@@ -116,11 +117,12 @@ def train(
     ``train_data`` / ``val_data``: in-memory ``(source, target)`` pairs instead of ``data.train``.
     ``callback`` is called after every optimiser step with ``{"step", "epoch", "loss"}``.
     """
-    cfg = coerce_config(config)
+    resolved = resolve_config(coerce_config(config))
+    cfg = resolved.config
     device = resolve_device(cfg.device)
     info, device = init_from_env(device)
     try:
-        result = _Trainer(cfg, info, device, resume, quiet, encoder, train_data, val_data, callback).run()
+        result = _Trainer(cfg, info, device, resume, quiet, encoder, train_data, val_data, callback, resolved).run()
     except BaseException:
         if info.enabled and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
@@ -141,8 +143,10 @@ class _Trainer:
         train_data: Sequence[Any] | None,
         val_data: Sequence[Any] | None,
         callback: Callable[[dict[str, Any]], None] | None,
+        resolved: ResolvedConfig | None = None,
     ) -> None:
         self.cfg = cfg
+        self.resolved = resolved
         self.info = info
         self.device = device
         self.quiet = quiet or not info.is_main
@@ -295,7 +299,10 @@ class _Trainer:
 
         resolved = config_to_dict(self.cfg)
         resolved["output_dir"] = str(self.run_dir)
-        atomic_write_text(self.run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
+        text = yaml.safe_dump(resolved, sort_keys=False)
+        if self.resolved is not None:
+            text += provenance_comment(self.resolved)
+        atomic_write_text(self.run_dir / CONFIG_FILE, text)
         atomic_write_text(self.run_dir / "labels.json", json.dumps(self.label_maps, indent=2, default=str) + "\n")
         path = self.run_dir / METRICS_FILE
         if self.resume_from is not None:
@@ -307,6 +314,10 @@ class _Trainer:
     def run(self) -> TrainResult:
         cfg = self.cfg
         self._start_files()
+        if self.resolved is not None and self.resume_from is None:
+            from_recipes = [" ".join(line.split()) for line in self.resolved.describe() if "(recipe of " in line]
+            if from_recipes:
+                self.say("from plugin recipes (the config leaves these out): " + "; ".join(from_recipes))
         barrier(self.info)
         loader = make_loader(
             self.train_set, self.collate, self.sampler, cfg.num_workers, pin=self.device.type == "cuda"

@@ -23,6 +23,7 @@ from .errors import (
 )
 from .hookspecs import HOOK_NAMES, hookimpl, hookspec
 from .manifest import SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS, ModalityManifest
+from .recipe import POOLINGS, Recipe
 from .registry import Registration, Registry, default_registry, reset_default_registry, use_registry
 from .resolve import resolve
 
@@ -37,9 +38,11 @@ __all__ = [
     "MetaframeError",
     "ModalityManifest",
     "PLUGIN_GROUP",
+    "POOLINGS",
     "PluginLoadError",
     "PluginRecord",
     "ReadError",
+    "Recipe",
     "Registration",
     "Registry",
     "RegistryError",

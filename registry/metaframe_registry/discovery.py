@@ -98,6 +98,14 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _given(err: Any) -> str:
+    """`` (got VALUE)`` for a scalar that failed validation, so the message shows what was written."""
+    value = err.get("input")
+    if err.get("type") == "missing" or isinstance(value, (dict, list, tuple, set)) or value is None:
+        return ""
+    return f" (got {value!r})"
+
+
 def _load_manifest(ep: metadata.EntryPoint, dist: str | None, version: str | None) -> ModalityManifest:
     obj = ep.load()
     if callable(obj) and not isinstance(obj, ModalityManifest):
@@ -125,7 +133,7 @@ def discover_modalities(env: dict[str, str] | None = None) -> list[PluginRecord]
             manifest = _load_manifest(ep, dist, version)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<manifest>'}: {err['msg']}" for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc']) or '<manifest>'}: {err['msg']}{_given(err)}" for err in exc.errors()
             )
             records.append(PluginRecord(**base, error=f"invalid manifest: {problems}", traceback=traceback.format_exc()))
         except Exception as exc:  # noqa: BLE001 - one broken plugin never hides the others

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .recipe import Recipe
 from .resolve import is_reference
 
 SCHEMA_VERSION = 1
@@ -32,6 +33,9 @@ class ModalityManifest(BaseModel):
     - ``examples(directory: pathlib.Path) -> list[source]``: at least two small valid inputs
       (of different sizes for variable-length modalities), written into ``directory`` or made
       in memory; the conformance kit runs on them.
+
+    ``recipe`` (a ``metaframe_registry.Recipe``, or a dict of its fields) holds the training
+    values the plugin recommends; the engine uses them where a config is silent.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -57,6 +61,11 @@ class ModalityManifest(BaseModel):
         default_factory=dict, description="reader options used with `examples` by the conformance kit"
     )
     info: dict[str, Any] = Field(default_factory=dict, description="free JSON facts shown by list-modalities --format json")
+    recipe: Recipe = Field(
+        default_factory=Recipe,
+        description="recommended training values (lr, epochs, batch size, pooling, tokenizer options) that "
+        "`metaframe train` uses where a config leaves a field out",
+    )
 
     @field_validator("schema_version")
     @classmethod
