@@ -1,6 +1,6 @@
 """metaframe-graph: the entry module. Torch-free: it only declares the manifest."""
 
-from metaframe_registry import ModalityManifest
+from metaframe_registry import ModalityManifest, Recipe
 
 EXTENSIONS = [".json", ".edgelist", ".edges", ".graphml", ".gml"]
 
@@ -24,4 +24,7 @@ def manifest() -> ModalityManifest:
             "tokens_per_sample": "nodes + edges (padded to the batch's largest, with a mask)",
             "heads": ["node (this plugin: per-node rows in node order)", "classification / regression (graph level)"],
         },
+        recipe=Recipe(
+            note="networkx ER / BA / WS graphs: no grid point beat the built-in lr 1e-3, cls, batch 32 (0.393 / 0.387; batch 8 with cls+max+mean 0.345-0.374) (benchmarks/bench_recipes.py, 5 epochs, 200 train / 200 val, seed 0, whisper-tiny.en pre-trained and random; docs/benchmarks.md 'Plugin recipes')",
+        ),
     )

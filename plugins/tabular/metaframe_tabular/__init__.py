@@ -1,6 +1,6 @@
 """metaframe-tabular: the entry module. Torch-free: it only declares the manifest."""
 
-from metaframe_registry import ModalityManifest
+from metaframe_registry import ModalityManifest, Recipe
 
 EXTENSIONS = [".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson"]
 
@@ -33,4 +33,8 @@ def manifest() -> ModalityManifest:
             "fittable": "fit(rows) -> fitted_state() JSON; rebuild with fitted_state=... before load_state_dict",
             "readers": "CSV / TSV / Parquet / JSON Lines (pyarrow), pandas DataFrame or Series, dict of columns, dict row",
         },
+        recipe=Recipe(
+            lr=1e-3, pooling="cls+max+mean", batch_size=8,
+            note="sklearn wine: 0.954 / 0.969 vs 0.864 / 0.944 built-in; breast cancer 0.968 / 0.962 vs 0.957 / 0.964 (benchmarks/bench_recipes.py, 5 epochs, 200 train / 200 val, seed 0, whisper-tiny.en pre-trained and random; docs/benchmarks.md 'Plugin recipes')",
+        ),
     )
