@@ -146,6 +146,18 @@ def _waveforms(_: Path) -> Samples:
     return sources, labels
 
 
+def _motions(scratch: Path) -> Samples:
+    """IMU [6 channels, 64 steps]: the waveforms on three accelerometer axes (random gains), gyro noise."""
+    series, labels = _waveforms(scratch)
+    rng = np.random.default_rng(1)
+    sources = []
+    for x in series:
+        acc = x[:, 0][None, :] * rng.uniform(0.3, 1.0, size=(3, 1)) + rng.normal(0, 0.3, size=(3, x.shape[0]))
+        gyro = rng.normal(0, 0.5, size=(3, x.shape[0]))
+        sources.append(np.concatenate([acc, gyro]).astype(np.float32))
+    return sources, labels
+
+
 def _sweeps(_: Path) -> Samples:
     """0.4 s at 16 kHz in noise: a rising, falling or steady tone, or a warble (vibrato)."""
     rng = np.random.default_rng(0)
@@ -205,6 +217,10 @@ TASKS = [
     Task("digits", "image", "sklearn digits 8x8 (real)", _digits, 200, 200,
          {"in_channels": 1, "patch_size": 2, "image_size": 8}, {"size": 8, "channels": 1, "normalize": "none"},
          quick=True),
+    Task("digits_ir", "infrared", "sklearn digits 8x8 as one-channel infrared frames (real)", _digits, 200, 200,
+         {"in_channels": 1, "patch_size": 2, "image_size": 8}, {"size": 8, "channels": 1, "normalize": "none"}),
+    Task("digits_xray", "xray", "sklearn digits 8x8 as one-channel radiographs (real)", _digits, 200, 200,
+         {"in_channels": 1, "patch_size": 2, "image_size": 8}, {"size": 8, "channels": 1, "normalize": "none"}),
     Task("wine", "tabular", "sklearn wine, 13 features (real)", _sk_table("load_wine"), 100, 78, quick=True),
     Task("breast_cancer", "tabular", "sklearn breast cancer, 30 features (real)", _sk_table("load_breast_cancer"),
          200, 200),
@@ -214,6 +230,8 @@ TASKS = [
          {"num_centers": 8, "k": 16}, {"num_points": 128, "sampling": "first"}),
     Task("waveforms", "time_series", "4 waveforms, 64 steps, heavy noise", _waveforms, 200, 200,
          {"mode": "patch", "in_channels": 1, "patch_len": 8, "stride": 8}, quick=True),
+    Task("motions", "imu", "4 waveforms on 3 accelerometer axes + gyro noise, 64 steps", _motions, 200, 200,
+         {"in_channels": 6, "patch_len": 8, "projection": "channel"}, {"rate": 50.0}),
     Task("sweeps", "audio", "rising / falling / steady / warble tones in noise", _sweeps, 200, 200,
          {"num_mel_bins": 32, "target_length": 40, "patch_size": 8, "patch_stride": 8, "freq_mask": 0,
           "time_mask": 0}),
