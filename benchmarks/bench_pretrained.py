@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -311,6 +311,17 @@ def few_per_class(train: np.ndarray, labels: list[Any], k: int, seed: int) -> np
     return np.array(sorted(i for g in chosen.values() for i in g))
 
 
+def load_task(task: Task, root: Path) -> tuple[Task, Samples]:
+    """The task's samples, loaded in a scratch folder under ``root``, and the task with the
+    options that point into it (the text task's vocabulary)."""
+    scratch = Path(tempfile.mkdtemp(dir=root, prefix=f"{task.name}-"))
+    samples = task.load(scratch)
+    if task.modality == "text":
+        vocab = str(scratch / "vocab.txt")
+        task = replace(task, tokenizer={**task.tokenizer, "vocab": vocab}, reader={**task.reader, "vocab": vocab})
+    return task, samples
+
+
 def train_once(task: Task, encoder: torch.nn.Module, train_data: list, val_data: list, seed: int, root: Path,
                epochs: int, max_steps: int | None, batch_size: int | None, lr: float | None) -> dict[str, Any]:
     from metaframe.engine.trainer import train
@@ -346,12 +357,7 @@ def train_once(task: Task, encoder: torch.nn.Module, train_data: list, val_data:
 
 def run_task(task: Task, encoders: Encoders, rows: list[str], seeds: list[int], args: argparse.Namespace,
              root: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
-    scratch = Path(tempfile.mkdtemp(dir=root, prefix=f"{task.name}-"))
-    sources, labels = task.load(scratch)
-    if task.modality == "text":
-        vocab = str(scratch / "vocab.txt")
-        task.tokenizer = {**task.tokenizer, "vocab": vocab}
-        task.reader = {**task.reader, "vocab": vocab}
+    task, (sources, labels) = load_task(task, root)
     records = []
     for seed in seeds:
         tr, va = split(len(sources), task, seed)
@@ -376,7 +382,6 @@ def run_task(task: Task, encoders: Encoders, rows: list[str], seeds: list[int], 
     val_labels = [labels[i] for i in split(len(sources), task, seeds[0])[1]]
     for rec in records:
         rec["chance"] = max(val_labels.count(c) for c in set(val_labels)) / len(val_labels)
-    shutil.rmtree(scratch, ignore_errors=True)
     return records
 
 

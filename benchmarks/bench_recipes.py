@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_pretrained import TASKS, Encoders, Task, pretrained_names, say, split, start  # noqa: E402
+from bench_pretrained import TASKS, Encoders, Task, load_task, pretrained_names, say, split, start  # noqa: E402
 
 DEFAULT = (1e-3, "cls", 32)
 
@@ -91,12 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     records: list[dict[str, Any]] = []
     try:
         for task in tasks:
-            scratch = Path(tempfile.mkdtemp(dir=root, prefix=f"{task.name}-"))
-            sources, labels = task.load(scratch)
-            if task.modality == "text":
-                vocab = str(scratch / "vocab.txt")
-                task.tokenizer = {**task.tokenizer, "vocab": vocab}
-                task.reader = {**task.reader, "vocab": vocab}
+            task, (sources, labels) = load_task(task, root)
             for seed in range(args.seeds):
                 tr, va = split(len(sources), task, seed)
                 train_data = [(sources[i], labels[i]) for i in tr]

@@ -45,7 +45,7 @@ def manifest():
         description="a third-party test modality",
         inputs=["tensor"],
         tokenizer="{module}.tok:build",
-        reader="{module}.tok:read",
+        reader="{module}.tok:read",{extra}
     )
 """
 
@@ -74,7 +74,15 @@ def read(source, **options):
 """
 
 
-def third_party(site: Path, name: str = "sonar", dist: str = "metaframe-sonar", version: str = "1.2.3") -> None:
+def manifest_source(name: str, module: str, recipe: dict | None = None) -> str:
+    """The entry module of a valid third-party modality (``recipe``: its manifest's recipe)."""
+    extra = f"\n        recipe={recipe!r}," if recipe is not None else ""
+    return VALID_MANIFEST.format(name=name, module=module, extra=extra)
+
+
+def third_party(
+    site: Path, name: str = "sonar", dist: str = "metaframe-sonar", version: str = "1.2.3", recipe: dict | None = None
+) -> None:
     module = f"mf_{name}"
     make_distribution(
         site,
@@ -82,7 +90,7 @@ def third_party(site: Path, name: str = "sonar", dist: str = "metaframe-sonar", 
         version,
         {"metaframe.modalities": {name: f"{module}:manifest"}},
         {
-            f"{module}/__init__.py": VALID_MANIFEST.format(name=name, module=module),
+            f"{module}/__init__.py": manifest_source(name, module, recipe),
             f"{module}/tok.py": VALID_TOKENIZER,
         },
     )

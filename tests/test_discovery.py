@@ -164,11 +164,11 @@ def test_installed_with_pip_appears(tmp_path: Path, cli) -> None:
     import subprocess
     import sys
 
-    from distributions import VALID_MANIFEST, VALID_TOKENIZER
+    from distributions import VALID_TOKENIZER, manifest_source
 
     project = tmp_path / "proj"
     (project / "mf_lidar").mkdir(parents=True)
-    (project / "mf_lidar" / "__init__.py").write_text(VALID_MANIFEST.format(name="lidar", module="mf_lidar"))
+    (project / "mf_lidar" / "__init__.py").write_text(manifest_source("lidar", "mf_lidar"))
     (project / "mf_lidar" / "tok.py").write_text(VALID_TOKENIZER)
     (project / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'

@@ -11,7 +11,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from distributions import VALID_TOKENIZER, make_distribution  # noqa: E402
+from distributions import third_party  # noqa: E402
 from engine_helpers import run_module, tiny_config  # noqa: E402
 from metaframe.engine.config import parse_config  # noqa: E402
 from metaframe.engine.recipes import DEFAULT, provenance_comment, resolve_config  # noqa: E402
@@ -112,32 +112,11 @@ def test_a_recipe_value_out_of_range_is_refused_by_field() -> None:
         Recipe(pooling="attention")  # type: ignore[arg-type]
 
 
-MANIFEST = """
-from metaframe_registry import ModalityManifest
-
-def manifest():
-    return ModalityManifest(
-        name="{name}",
-        description="a third-party modality with a recipe",
-        inputs=["tensor"],
-        tokenizer="mf_{name}.tok:build",
-        reader="mf_{name}.tok:read",
-        recipe={recipe},
-    )
-"""
-
-
 @pytest.fixture
 def recipe_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     site = tmp_path / "site"
     for name, recipe in (("sonar", {"lr": 0.02, "epochs": 2, "pooling": "mean"}), ("lidar", {"lr": -1})):
-        make_distribution(
-            site,
-            f"metaframe-{name}",
-            "0.1.0",
-            {"metaframe.modalities": {name: f"mf_{name}:manifest"}},
-            {f"mf_{name}/__init__.py": MANIFEST.format(name=name, recipe=recipe), f"mf_{name}/tok.py": VALID_TOKENIZER},
-        )
+        third_party(site, name, f"metaframe-{name}", "0.1.0", recipe=recipe)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", str(site))
     monkeypatch.delenv("METAFRAME_LOAD_PLUGINS", raising=False)
