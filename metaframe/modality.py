@@ -6,6 +6,7 @@ the manifest that discovery found; the plugin's code is imported on first use.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -42,9 +43,15 @@ class Modality:
         return resolve(reference)
 
     def read(self, source: Any, **options: Any) -> Any:
-        """Read one sample from a path or an in-memory object (reader options override the manifest's)."""
+        """Read one sample from a path or an in-memory object (reader options override the manifest's).
+
+        A source that names a file (a ``pathlib.Path``, or a string ending in one of the manifest's
+        ``extensions``) is checked here, once for every plugin: missing, a directory (unless the
+        manifest's ``inputs`` lists ``"folder"``) or empty is a ``ReadError`` before the reader runs.
+        """
         reader = self._resolve("reader")
         merged = {**self.manifest.reader_options, **options}
+        self._check_file(source)
         try:
             return reader(source, **merged)
         except ReadError:
@@ -53,6 +60,25 @@ class Modality:
             raise ReadError(source, f"file not found ({exc.strerror or exc})") from exc
         except IsADirectoryError as exc:
             raise ReadError(source, "is a directory, expected a file") from exc
+
+    def _check_file(self, source: Any) -> None:
+        if isinstance(source, str):
+            if not source.lower().endswith(tuple(self.manifest.extensions)) or len(source) > 4096 or "\n" in source:
+                return
+        elif not isinstance(source, os.PathLike):
+            return
+        path = Path(source)
+        try:
+            if not path.exists():
+                raise ReadError(source, "file not found")
+            if path.is_dir():
+                if "folder" in self.manifest.inputs:
+                    return
+                raise ReadError(source, "is a directory, expected a file")
+            if path.stat().st_size == 0:
+                raise ReadError(source, "file is empty (0 bytes)")
+        except OSError as exc:
+            raise ReadError(source, f"cannot be opened ({exc.strerror or exc})") from exc
 
     def collate(self, samples: Sequence[Any]) -> Any:
         """Batch samples; a refusal (mixed shapes, ...) is a CollateError naming the modality."""

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .device import Movable
+
 
 @dataclass
-class TokenBatch:
+class TokenBatch(Movable):
     """A tokenizer's output.
 
     ``tokens`` ``[B, N, D]``; ``mask`` ``[B, N]`` boolean, True = real token, False = padding
@@ -48,11 +50,6 @@ class TokenBatch:
     @property
     def dim(self) -> int:
         return self.tokens.shape[2]
-
-    def to(self, device: torch.device | str) -> "TokenBatch":
-        return TokenBatch(
-            self.tokens.to(device), self.valid_mask.to(device), {k: v.to(device) for k, v in self.extras.items()}
-        )
 
 
 @dataclass

@@ -21,12 +21,12 @@ from metaframe_registry import ConfigError, ReadError
 from metaframe_registry.errors import describe_source
 
 from metaframe.atomic import atomic_path, atomic_write_text
+from metaframe.device import move_to
 from metaframe.heads import masked_mean
 from metaframe.modality import CollateError, Modality
 
 from .build import build_encoder, resolve_device
 from .config import EncoderConfig
-from .loader import to_device
 
 
 @dataclass
@@ -179,7 +179,7 @@ def encode(
                 failed.append({"source": describe_source(files[i]), "error": problem})
                 print(f"skipped {describe_source(files[i])}: {problem}", file=sys.stderr)
             if batch is not None:
-                encoded = model.encode({modality: to_device(batch, dev)})
+                encoded = model.encode({modality: move_to(batch, dev, non_blocking=True)})
                 if pooling == "cls":
                     vec = encoded.cls
                 else:

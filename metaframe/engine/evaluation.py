@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from metaframe.atomic import atomic_write_text
+from metaframe.device import move_to
 
 from .data import build_splits, load_examples
-from .loader import Collator, ExampleDataset, to_device
+from .loader import Collator, ExampleDataset
 from .metrics import HeadMetrics
 from .run import load_run
 
@@ -73,7 +74,7 @@ def evaluate(
     dev = next(model.parameters()).device
     with torch.no_grad():
         for inputs, tgts in tqdm(loader, desc="evaluate", disable=quiet, unit="batch"):
-            outputs = model(to_device(inputs, dev))
+            outputs = model(move_to(inputs, dev, non_blocking=True))
             for name, h in cfg.heads.items():
                 accs[name].update(outputs[name], tgts[h.target].to(dev))
     out_dir = Path(out) if out is not None else Path(run_dir) / "eval"

@@ -7,7 +7,6 @@ that together they see exactly the batch a single process would.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -107,27 +106,6 @@ class EpochBatchSampler(torch.utils.data.Sampler[list[int]]):
 
 def global_batch_sizes(sampler: EpochBatchSampler) -> list[int]:
     return [len(b) for b in sampler.global_batches()[sampler.start_batch :]]
-
-
-def to_device(obj: Any, device: torch.device) -> Any:
-    """Move tensors inside dicts, lists, dataclasses or objects with ``.to`` onto ``device``."""
-    if isinstance(obj, torch.Tensor):
-        return obj.to(device, non_blocking=True)
-    if isinstance(obj, dict):
-        return {k: to_device(v, device) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)) and not isinstance(obj, str):
-        moved = [to_device(v, device) for v in obj]
-        return type(obj)(moved) if not hasattr(obj, "_fields") else type(obj)(*moved)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.replace(
-            obj, **{f.name: to_device(getattr(obj, f.name), device) for f in dataclasses.fields(obj) if f.init}
-        )
-    if hasattr(obj, "to") and callable(obj.to):
-        try:
-            return obj.to(device)
-        except TypeError:
-            return obj
-    return obj
 
 
 def make_loader(

@@ -23,6 +23,7 @@ import torch
 from metaframe_registry import ConfigError
 
 from metaframe.atomic import atomic_write_text
+from metaframe.device import move_to
 
 from . import checkpoint as ckpt_io
 from .build import build_encoder, build_model, build_optimizer, cosine_lambda, is_fittable, resolve_device
@@ -30,7 +31,7 @@ from .config import TrainConfig, config_to_dict, load_config, parse_config
 from .data import build_label_maps, build_splits, encode_target, target_shapes
 from .distributed import Dist, barrier, init_from_env, reduce_sums, shutdown
 from .errors import EncoderMismatchError, RunError
-from .loader import Collator, EpochBatchSampler, ExampleDataset, global_batch_sizes, make_loader, to_device
+from .loader import Collator, EpochBatchSampler, ExampleDataset, global_batch_sizes, make_loader
 from .metrics import HeadMetrics, head_loss_sum
 from .recipes import ResolvedConfig, provenance_comment, resolve_config
 
@@ -346,8 +347,8 @@ class _Trainer:
             seen, t_epoch = 0, time.perf_counter()
             for offset, (inputs, targets) in enumerate(loader):
                 batch_index = start_batch + offset
-                inputs = to_device(inputs, self.device)
-                targets = to_device(targets, self.device)
+                inputs = move_to(inputs, self.device, non_blocking=True)
+                targets = move_to(targets, self.device, non_blocking=True)
                 with _autocast(self.device, cfg.mixed_precision):
                     outputs = self.net(inputs)
                 loss_sum = sum(
@@ -463,8 +464,8 @@ class _Trainer:
         accs = {name: HeadMetrics(h.resolved_task, len(self.label_maps.get(h.target, []))) for name, h in cfg.heads.items()}
         for inputs, targets in loader:
             with _autocast(self.device, cfg.mixed_precision):
-                outputs = self.model(to_device(inputs, self.device))
-            targets = to_device(targets, self.device)
+                outputs = self.model(move_to(inputs, self.device, non_blocking=True))
+            targets = move_to(targets, self.device, non_blocking=True)
             for name, h in cfg.heads.items():
                 accs[name].update(outputs[name], targets[h.target])
         sums: dict[str, float] = {}

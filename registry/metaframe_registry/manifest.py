@@ -32,7 +32,8 @@ class ModalityManifest(BaseModel):
     - ``dataset(path, **options) -> Sequence[(sample, target)]`` for sources holding many samples;
     - ``examples(directory: pathlib.Path) -> list[source]``: at least two small valid inputs
       (of different sizes for variable-length modalities), written into ``directory`` or made
-      in memory; the conformance kit runs on them.
+      in memory; the conformance kit runs on them;
+    - ``demo() -> metaframe.demo.DemoTask``: a small generated task ``metaframe demo`` runs.
 
     ``recipe`` (a ``metaframe_registry.Recipe``, or a dict of its fields) holds the training
     values the plugin recommends; the engine uses them where a config is silent.
@@ -52,6 +53,9 @@ class ModalityManifest(BaseModel):
     collate: str | None = None
     dataset: str | None = None
     examples: str | None = None
+    demo: str | None = Field(
+        None, description="'module:attr' of a function returning the plugin's `metaframe demo` task (see docs/demo.md)"
+    )
     tokenizer_options: dict[str, Any] = Field(default_factory=dict)
     reader_options: dict[str, Any] = Field(default_factory=dict)
     example_tokenizer_options: dict[str, Any] = Field(
@@ -77,7 +81,7 @@ class ModalityManifest(BaseModel):
             )
         return value
 
-    @field_validator("tokenizer", "reader", "collate", "dataset", "examples")
+    @field_validator("tokenizer", "reader", "collate", "dataset", "examples", "demo")
     @classmethod
     def _reference(cls, value: str | None) -> str | None:
         if value is not None and not is_reference(value):
@@ -94,5 +98,5 @@ class ModalityManifest(BaseModel):
 
     def references(self) -> dict[str, str]:
         """The "module:attr" fields that are set, by field name."""
-        fields = ("tokenizer", "reader", "collate", "dataset", "examples")
+        fields = ("tokenizer", "reader", "collate", "dataset", "examples", "demo")
         return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
