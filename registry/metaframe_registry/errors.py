@@ -56,12 +56,41 @@ class ResolveError(RegistryError, ImportError):
     """A "module:attr" reference that cannot be imported."""
 
 
+def failed_plugins_note(failed: list[str]) -> str:
+    """`` Plugins that failed to load (...): ...`` for an unknown-name error, or ``""``."""
+    if not failed:
+        return ""
+    return (
+        " These metaframe.plugins entry points failed to load and may be where it would have come from: "
+        + "; ".join(failed)
+        + " (see `metaframe plugins`)."
+    )
+
+
 class UnknownHeadError(RegistryError, KeyError):
-    def __init__(self, kind: str, installed: list[str]) -> None:
+    def __init__(self, kind: str, installed: list[str], failed: list[str] | None = None) -> None:
+        self.kind = kind
+        self.installed = installed
+        self.failed = list(failed or [])
         listed = ", ".join(installed) if installed else "none"
         super().__init__(
             f"head {kind!r} is not registered. Registered heads: {listed}. "
-            "Check the spelling or install the plugin that provides it."
+            "Check the spelling or install the plugin that provides it." + failed_plugins_note(self.failed)
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownEncoderError(RegistryError, KeyError):
+    def __init__(self, name: str, installed: list[str], failed: list[str] | None = None) -> None:
+        self.name = name
+        self.installed = installed
+        self.failed = list(failed or [])
+        listed = ", ".join(installed) if installed else "none"
+        super().__init__(
+            f"encoder {name!r} is not registered. Registered encoders: {listed}. "
+            "Check the spelling or install the plugin that provides it." + failed_plugins_note(self.failed)
         )
 
     def __str__(self) -> str:

@@ -1,9 +1,11 @@
 """Every hook a metaframe plugin may implement (project name "metaframe").
 
 Hooks receive a ``register`` callback, so the host sees every registration, records which
-plugin made it and refuses clashes with an error that names both sides. Modalities are
-declared through the ``metaframe.modalities`` entry points (a manifest); the hooks here are
-for everything else a plugin contributes. The core's built-in heads use this same route.
+plugin made it and refuses clashes with an error that names both sides. One route per
+concept: modalities come only from ``metaframe.modalities`` entry points (a manifest), and a
+modality's dataset reader is its manifest's ``dataset`` field; the hooks here register heads
+and encoders. The core's built-in heads use this same route. A plugin defining any other
+``metaframe_*`` function is refused with the list of these hooks.
 """
 
 from __future__ import annotations
@@ -40,26 +42,6 @@ def metaframe_register_encoders(register: Register) -> None:
     satisfies ``metaframe.Encoder``: tokens ``[B, N, D]`` and a boolean mask ``[B, N]`` in,
     tokens ``[B, N, D]`` out, with ``embed_dim`` and an ``identity`` (``to_dict()`` holding
     ``sha256``). Configs select it with ``encoder: {name: ..., options: {...}}``.
-    """
-
-
-@hookspec
-def metaframe_register_modalities(register: Register) -> None:
-    """Called once at discovery, for plugins that declare modalities in code.
-
-    Call ``register(manifest)`` with a ``ModalityManifest``. Entry points in the
-    ``metaframe.modalities`` group are the usual route; this hook serves generated or
-    temporary modalities (the test kit's ``metaframe_registry`` fixture uses it).
-    """
-
-
-@hookspec
-def metaframe_register_datasets(register: Register) -> None:
-    """Called once when the registry is first asked for datasets.
-
-    Call ``register(name, factory, description="")``: ``factory`` (``"module:attr"`` or
-    callable) takes ``(root: str | None = None, **options)`` and returns a sequence of
-    ``(sample, target)`` pairs with an optional ``label_names`` attribute.
     """
 
 

@@ -10,13 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .names import NAME_PATTERN
 from .recipe import Recipe
 from .resolve import is_reference
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
-
-NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class ModalityManifest(BaseModel):
@@ -39,7 +38,8 @@ class ModalityManifest(BaseModel):
     values the plugin recommends; the engine uses them where a config is silent.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: the schema is built on first validation, not on import (faster listing)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: int = Field(SCHEMA_VERSION, description="version of this plugin contract")
     name: str = Field(pattern=NAME_PATTERN, description="canonical modality name, e.g. 'point_cloud'")

@@ -33,7 +33,7 @@ class Recipe(BaseModel):
     """Training defaults a modality plugin recommends, e.g.
     ``Recipe(lr=3e-3, epochs=8, pooling="mean", note="digits 8x8: 0.87 vs 0.35 with lr 1e-3, cls")``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     lr: float | None = Field(None, gt=0, description="peak AdamW learning rate (optimizer.lr; built-in 1e-3)")
     weight_decay: float | None = Field(

@@ -1,15 +1,20 @@
-"""The registry: modalities from entry points, everything else through pluggy hooks.
+"""The registry: modalities from entry points, heads and encoders through pluggy hooks.
 
-One route for everyone: the core's built-in heads are a ``metaframe.plugins`` entry point
-of the ``metaframe`` distribution, exactly like a third party's.
+One route per concept, for everyone: a modality is a ``metaframe.modalities`` entry point (or
+``Registry.register_modality`` in tests and notebooks), its dataset reader is its manifest's
+``dataset`` field, and heads and encoders come from ``metaframe.plugins`` hook modules. The
+core's built-in heads are the ``metaframe.plugins`` entry point of the ``metaframe``
+distribution, exactly like a third party's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import fnmatch
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pluggy
 
@@ -19,17 +24,27 @@ from .errors import (
     DuplicateModalityError,
     DuplicateRegistrationError,
     PluginLoadError,
-    RegistryError,
+    UnknownEncoderError,
     UnknownHeadError,
     UnknownModalityError,
 )
-from .manifest import ModalityManifest
 from .resolve import resolve
+
+if TYPE_CHECKING:
+    from .manifest import ModalityManifest
+
+# What each hook registers, by registration kind.
+HOOKS: dict[str, str] = {"head": "metaframe_register_heads", "encoder": "metaframe_register_encoders"}
+
+
+def matching(names: list[str], pattern: str | None) -> list[str]:
+    """``names`` filtered by an fnmatch ``pattern`` (``"*image*"``, ``"im*"``); None keeps all."""
+    return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
 @dataclass(frozen=True)
 class Registration:
-    """A head, encoder or dataset registered through a hook."""
+    """A head or encoder registered through a hook."""
 
     kind: str
     name: str
@@ -49,14 +64,12 @@ class _Table:
     def add(self, reg: Registration) -> None:
         self.entries.setdefault(reg.name, []).append(reg)
 
-    def get(self, name: str) -> Registration:
+    def get(self, name: str, failed: list[str]) -> Registration:
+        """The one registration of ``name``; ``failed`` names plugins that did not load."""
         regs = self.entries.get(name)
         if not regs:
-            if self.kind == "head":
-                raise UnknownHeadError(name, sorted(self.entries))
-            raise RegistryError(
-                f"{self.kind} {name!r} is not registered. Registered: {', '.join(sorted(self.entries)) or 'none'}."
-            )
+            error = UnknownHeadError if self.kind == "head" else UnknownEncoderError
+            raise error(name, sorted(self.entries), failed)
         if len(regs) > 1:
             raise DuplicateRegistrationError(
                 f"{self.kind} {name!r} is registered by more than one plugin: "
@@ -93,9 +106,9 @@ class Registry:
                 self._plugins = []
                 for rec in found:
                     if rec.status == "ok":
-                        error = self._add_plugin(rec.plugin, f"{rec.distribution}:{rec.name}")
+                        error = self._add_plugin(rec.plugin, plugin_id(rec))
                         if error:
-                            rec = PluginRecord(**{**rec.__dict__, "plugin": None, "error": error})
+                            rec = dataclasses.replace(rec, plugin=None, error=error)
                     self._plugins.append(rec)
             return list(self._plugins)
 
@@ -109,12 +122,12 @@ class Registry:
             self._tables.clear()
             self._modalities = None
 
+    def failed_plugins(self) -> list[str]:
+        """``provider: error`` of each ``metaframe.plugins`` entry point that did not load."""
+        return [f"{r.provider()}: {r.error}" for r in self.plugin_records() if r.error is not None]
+
     def _add_plugin(self, plugin: Any, name: str) -> str | None:
-        unknown = [
-            attr
-            for attr in dir(plugin)
-            if attr.startswith("metaframe_") and attr not in hookspecs.HOOK_NAMES and callable(getattr(plugin, attr))
-        ]
+        unknown = unknown_hooks(plugin)
         if unknown:
             return f"unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(hookspecs.HOOK_NAMES)}"
         try:
@@ -123,12 +136,12 @@ class Registry:
             return f"{type(exc).__name__}: {exc}"
         return None
 
-    def _collect(self, hook_name: str, kind: str) -> _Table:
+    def _collect(self, kind: str) -> _Table:
         with self._lock:
             if kind not in self._tables:
                 self.plugin_records()
                 table = _Table(kind)
-                hook = getattr(self._pm.hook, hook_name)
+                hook = getattr(self._pm.hook, HOOKS[kind])
                 for impl in hook.get_hookimpls():
 
                     def register(
@@ -140,47 +153,32 @@ class Registry:
                 self._tables[kind] = table
             return self._tables[kind]
 
-    # -- heads, encoders, datasets -------------------------------------------------------
-    def heads(self) -> dict[str, Registration]:
-        return {name: regs[0] for name, regs in sorted(self._collect("metaframe_register_heads", "head").entries.items())}
+    # -- heads and encoders ---------------------------------------------------------------
+    def registrations(self, kind: str) -> list[Registration]:
+        """Every registration of ``kind`` ("head" or "encoder"), duplicates included."""
+        return [reg for regs in self._collect(kind).entries.values() for reg in regs]
+
+    def heads(self, pattern: str | None = None) -> dict[str, Registration]:
+        entries = self._collect("head").entries
+        return {name: entries[name][0] for name in matching(sorted(entries), pattern)}
 
     def head(self, kind: str) -> Registration:
-        return self._collect("metaframe_register_heads", "head").get(kind)
+        return self._collect("head").get(kind, self.failed_plugins())
 
-    def encoders(self) -> dict[str, Registration]:
-        table = self._collect("metaframe_register_encoders", "encoder")
-        return {name: regs[0] for name, regs in sorted(table.entries.items())}
+    def encoders(self, pattern: str | None = None) -> dict[str, Registration]:
+        entries = self._collect("encoder").entries
+        return {name: entries[name][0] for name in matching(sorted(entries), pattern)}
 
     def encoder(self, name: str) -> Registration:
-        return self._collect("metaframe_register_encoders", "encoder").get(name)
-
-    def datasets(self) -> dict[str, Registration]:
-        table = self._collect("metaframe_register_datasets", "dataset")
-        return {name: regs[0] for name, regs in sorted(table.entries.items())}
-
-    def dataset(self, name: str) -> Registration:
-        return self._collect("metaframe_register_datasets", "dataset").get(name)
+        return self._collect("encoder").get(name, self.failed_plugins())
 
     # -- modalities ----------------------------------------------------------------------
     def modality_records(self) -> list[PluginRecord]:
-        """One record per modality entry point (or hook registration), errors included."""
+        """One record per modality entry point (or ``register_modality`` call), errors included."""
         with self._lock:
             if self._modalities is None:
-                found = discover_modalities(self._env) if self._use_entry_points else []
-                found += self._hook_modalities()
-                self._modalities = found
+                self._modalities = discover_modalities(self._env) if self._use_entry_points else []
             return sorted(self._modalities + self._extra_modalities, key=lambda r: (r.name, r.distribution or ""))
-
-    def _hook_modalities(self) -> list[PluginRecord]:
-        self.plugin_records()
-        records: list[PluginRecord] = []
-        for impl in self._pm.hook.metaframe_register_modalities.get_hookimpls():
-
-            def register(manifest: ModalityManifest | dict[str, Any], *, _p: str = impl.plugin_name) -> None:
-                records.append(_record_from_manifest(manifest, _p))
-
-            impl.function(register)
-        return records
 
     def register_modality(self, manifest: ModalityManifest | dict[str, Any], *, source: str = "<runtime>") -> None:
         """Add a modality programmatically (temporary modalities in tests, notebooks)."""
@@ -191,9 +189,9 @@ class Registry:
         with self._lock:
             self._extra_modalities = [r for r in self._extra_modalities if r.name != name]
 
-    def modality_names(self) -> list[str]:
-        """Names of modalities that loaded (a duplicated name is listed once)."""
-        return sorted({r.name for r in self.modality_records() if r.status == "ok"})
+    def modality_names(self, pattern: str | None = None) -> list[str]:
+        """Names of modalities that loaded (a duplicated name is listed once), optionally fnmatch-filtered."""
+        return matching(sorted({r.name for r in self.modality_records() if r.loaded}), pattern)
 
     def manifest(self, name: str) -> ModalityManifest:
         records = [r for r in self.modality_records() if r.name == name]
@@ -210,7 +208,28 @@ class Registry:
         return record.manifest
 
 
+def plugin_id(record: PluginRecord) -> str:
+    """The name a ``metaframe.plugins`` entry point is registered under (and Registration.provider)."""
+    return f"{record.distribution}:{record.name}"
+
+
+def unknown_hooks(plugin: Any) -> list[str]:
+    """``metaframe_*`` callables of ``plugin`` that are not hooks (a typo, or a removed hook)."""
+    return [
+        attr
+        for attr in dir(plugin)
+        if attr.startswith("metaframe_") and attr not in hookspecs.HOOK_NAMES and callable(getattr(plugin, attr))
+    ]
+
+
+def implemented_hooks(plugin: Any) -> list[str]:
+    """The known hooks ``plugin`` implements."""
+    return [name for name in hookspecs.HOOK_NAMES if callable(getattr(plugin, name, None))]
+
+
 def _record_from_manifest(manifest: ModalityManifest | dict[str, Any], provider: str) -> PluginRecord:
+    from .manifest import ModalityManifest
+
     if isinstance(manifest, dict):
         manifest = ModalityManifest.model_validate(manifest)
     return PluginRecord(

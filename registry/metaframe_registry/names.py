@@ -1,0 +1,12 @@
+"""The one pattern a modality name must match, shared by manifests, validate and new-plugin."""
+
+from __future__ import annotations
+
+import re
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+NAME_RULE = "lower case letters, digits and '_', starting with a letter (e.g. 'point_cloud')"
+
+
+def is_modality_name(name: str) -> bool:
+    return re.match(NAME_PATTERN, name) is not None
