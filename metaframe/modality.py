@@ -45,8 +45,8 @@ class Modality:
     def read(self, source: Any, **options: Any) -> Any:
         """Read one sample from a path or an in-memory object (reader options override the manifest's).
 
-        A source that names a file (a ``pathlib.Path``, or a string ending in one of the manifest's
-        ``extensions``) is checked here, once for every plugin: missing, a directory (unless the
+        A source that names a file (a ``pathlib.Path``, or — unless the manifest's ``inputs`` lists
+        ``"str"`` — a string ending in one of its ``extensions``) is checked here, once for every plugin: missing, a directory (unless the
         manifest's ``inputs`` lists ``"folder"``) or empty is a ``ReadError`` before the reader runs.
         """
         reader = self._resolve("reader")
@@ -63,6 +63,8 @@ class Modality:
 
     def _check_file(self, source: Any) -> None:
         if isinstance(source, str):
+            if "str" in self.manifest.inputs:  # a string may be the sample itself (text)
+                return
             if not source.lower().endswith(tuple(self.manifest.extensions)) or len(source) > 4096 or "\n" in source:
                 return
         elif not isinstance(source, os.PathLike):

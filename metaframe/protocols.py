@@ -26,7 +26,12 @@ class Tokenizer(Protocol):
 class FittableTokenizer(Tokenizer, Protocol):
     """A tokenizer with statistics fitted on training data (vocabularies, band ranges, ...).
 
-    ``fitted_state`` is JSON-serialisable and saved beside the checkpoint in readable form.
+    ``fit`` receives an iterable of this modality's samples (what its reader returns) over the
+    training split: ``metaframe train`` streams it from a DataLoader, reading only this modality,
+    once, on rank 0; iterating it again reads the split again. ``fitted_state`` is
+    JSON-serialisable and saved beside the checkpoint in readable form; the other ranks, and
+    ``load_run``, rebuild from it with ``load_fitted_state``. An optional ``needs_fit`` attribute
+    (default True) lets one class opt out at run time (e.g. fixed statistics): see ``is_fittable``.
     """
 
     def fit(self, samples: Iterable[Any]) -> None: ...
@@ -34,6 +39,16 @@ class FittableTokenizer(Tokenizer, Protocol):
     def fitted_state(self) -> dict[str, Any]: ...
 
     def load_fitted_state(self, state: dict[str, Any]) -> None: ...
+
+
+def is_fittable(tokenizer: Any) -> bool:
+    """Whether the engine fits ``tokenizer`` before training (and restores its fitted state).
+
+    True when it has callable ``fit``, ``fitted_state`` and ``load_fitted_state`` and does not
+    set ``needs_fit = False``. The one test used by training, ``load_run`` and the test kit.
+    """
+    has_methods = all(callable(getattr(tokenizer, a, None)) for a in ("fit", "fitted_state", "load_fitted_state"))
+    return has_methods and bool(getattr(tokenizer, "needs_fit", True))
 
 
 @runtime_checkable

@@ -28,14 +28,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of a random encoder / tokenizer (default: 0)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=1, help="reader processes (default: 1)")
-    p.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="embedding: [CLS] or mean of tokens")
+    p.add_argument("--pooling", choices=("cls", "mean", "max", "cls+max+mean"), default=None,
+                   help="embedding: [CLS], mean or max of the tokens, or all three (default: as the run's head "
+                   "pools, cls without --run)")
     p.add_argument("--skip-errors", action="store_true", help="report unreadable files and go on (exit status 1)")
     p.add_argument("--tokenizer-option", dest="tokenizer_options", action="append", default=[], metavar="KEY=VALUE",
                    help="tokenizer option without --run, value parsed as YAML, e.g. --tokenizer-option num_bands=10 "
                    "(repeatable)")
     p.add_argument("--reader-option", dest="reader_options", action="append", default=[], metavar="KEY=VALUE",
                    help="reader option, value parsed as YAML, e.g. --reader-option size=64 (repeatable)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps (default: auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p

@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help=HELP,
         description=HELP + ". The run directory (output_dir) receives the resolved config, metrics.jsonl, "
         "checkpoints (best and last, safetensors of the trainable parts) and curves.png.",
-        epilog=EPILOG,
+        epilog=EPILOG + "\nconfig fields (full reference: docs/config.md):\n" + "\n".join(_fields()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", help="config file (.yaml, .yml, .toml or .json)")
@@ -31,13 +31,19 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set optimizer.lr=0.001 (repeatable)")
     p.add_argument("--output-dir", default=None, help="run directory (overrides output_dir)")
-    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (overrides device)")
+    p.add_argument("--device", default=None, help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps (overrides device; default: the config's, auto)")
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved config as YAML, with where each value came from (the config, "
                    "a plugin's recipe, the built-in default) as comments, and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
+
+
+def _fields() -> list[str]:
+    from metaframe.engine.config import field_lines
+
+    return field_lines()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
 Small flat modules: ``config`` (the pydantic config), ``data`` / ``loader`` (examples and
 DataLoader pieces), ``build`` (encoder, model, optimiser), ``trainer``, ``checkpoint``,
 ``distributed``, ``metrics``, ``evaluation``, ``encoding``, ``run`` (load_run), ``plots``,
-``errors``, ``demo``. Names are imported on first use, so reading a config needs no torch.
+``errors``. Names are imported on first use, so reading a config needs no torch.
 """
 
 from __future__ import annotations

@@ -68,10 +68,6 @@ def build_model(
     return MetaModel(encoder, tokenizers, heads)
 
 
-def is_fittable(tokenizer: torch.nn.Module) -> bool:
-    return all(callable(getattr(tokenizer, a, None)) for a in ("fit", "fitted_state", "load_fitted_state"))
-
-
 def cosine_lambda(total_steps: int, warmup_steps: int, min_ratio: float, constant: bool = False):  # type: ignore[no-untyped-def]
     """Learning-rate factor per step: linear warm-up, then cosine (or flat) to ``min_ratio``."""
 
@@ -100,6 +96,7 @@ def build_optimizer(config: TrainConfig, model: MetaModel) -> torch.optim.Optimi
 
 
 def resolve_device(name: str) -> torch.device:
+    """The one device rule of every entry point: ``auto`` is CUDA when available, else CPU."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

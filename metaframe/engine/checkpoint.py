@@ -29,9 +29,10 @@ from safetensors.torch import load_file, save_file
 
 from metaframe.atomic import atomic_path, atomic_write_text
 
-from .errors import RunError
+from .errors import EncoderMismatchError, RunError
 
 CHECKPOINTS = "checkpoints"
+CONFIG_FILE = "config.yaml"
 
 
 def _dump(path: Path, data: Any) -> None:
@@ -207,3 +208,15 @@ def load_training_state(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any], dic
     """(optimizer state_dict, state.json, rng tensors)."""
     optimizer = unflatten_optimizer(load_file(str(ckpt / "optimizer.safetensors")), read_json(ckpt / "optimizer.json"))
     return optimizer, read_json(ckpt / "state.json"), load_file(str(ckpt / "rng.safetensors"))
+
+
+def check_encoder(identity: dict[str, Any], saved: dict[str, Any], where: Path) -> None:
+    """Refuse to pair a run's trainable parts with an encoder other than the one they were trained with."""
+    if identity.get("sha256") != saved.get("sha256") or identity.get("embed_dim") != saved.get("embed_dim"):
+        raise EncoderMismatchError(
+            f"{where}: trained with encoder preset={saved.get('preset')} width={saved.get('embed_dim')} "
+            f"depth={saved.get('depth')} sha256={str(saved.get('sha256'))[:16]}…, but the encoder given is "
+            f"preset={identity.get('preset')} width={identity.get('embed_dim')} depth={identity.get('depth')} "
+            f"sha256={str(identity.get('sha256'))[:16]}…; use the run's encoder (config encoder.preset / seed / "
+            "checkpoint)"
+        )

@@ -334,3 +334,16 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
 
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:
     return config.model_dump(mode="json")
+
+
+def field_lines(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
+    """``name  description`` for every config field, nested sections as ``section.field`` (for --help)."""
+    lines = []
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            lines += field_lines(kind, f"{prefix}{name}.")
+            continue
+        default = "required" if info.is_required() else f"default {info.get_default(call_default_factory=True)!r}"
+        lines.append(f"  {prefix}{name}: {info.description or ''} ({default})".replace(":  (", ": ("))
+    return lines

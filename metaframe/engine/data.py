@@ -19,6 +19,9 @@ from metaframe_registry import ConfigError
 from .config import DataConfig, TrainConfig
 
 
+MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+
+
 @dataclass
 class Example:
     inputs: dict[str, Any]
@@ -32,7 +35,7 @@ def detect_format(path: Path, declared: str) -> str:
         return declared
     if path.is_dir():
         return "folders"
-    if path.suffix.lower() in (".csv", ".jsonl", ".ndjson"):
+    if path.suffix.lower() in MANIFEST_SUFFIXES:
         return "manifest"
     return "dataset"
 
@@ -74,10 +77,13 @@ def _read_manifest_rows(path: Path) -> list[dict[str, Any]]:
 
 def _source_value(value: Any, base: Path) -> Any:
     """A manifest cell: a path (relative to the manifest) when such a file exists, else the value."""
-    if isinstance(value, str):
+    if isinstance(value, str) and value:
         candidate = Path(value) if Path(value).is_absolute() else base / value
-        if candidate.exists():
-            return candidate
+        try:
+            if candidate.exists():
+                return candidate
+        except (OSError, ValueError):  # a long text cell is no file name (ENAMETOOLONG), nor one with NUL
+            pass
     if isinstance(value, list):
         return np.asarray(value, dtype=np.float32)
     return value
@@ -150,7 +156,26 @@ def load_examples(source: str | Path, config: TrainConfig) -> list[Example]:
         return examples_from_folders(path, name, get_modality(name), next(iter(config.heads.values())).target)
     if fmt == "manifest":
         return examples_from_manifest(path, config)
+    _check_dataset_reader(path, config)
     return examples_from_dataset(path, config)
+
+
+def _check_dataset_reader(path: Path, config: TrainConfig) -> None:
+    """A file that is no manifest needs a modality whose plugin reads it as a dataset."""
+    from metaframe.api import get_modality
+
+    readers = [m for m in config.modality_names if get_modality(m).manifest.dataset is not None]
+    if len(config.modalities) == 1 and readers:
+        return
+    if readers:
+        how = f"modality {readers[0]!r} has a dataset reader, but a dataset file feeds one modality only"
+    else:
+        how = f"no dataset reader in modality {', '.join(repr(m) for m in config.modality_names)}"
+    raise ConfigError(
+        f"data: {path} — not a data format metaframe reads ({how}); expected a CSV / JSONL manifest "
+        f"({', '.join(MANIFEST_SUFFIXES)}), a folder with one sub-folder per class, or a file the modality's "
+        "plugin reads as a dataset (data.format: dataset)"
+    )
 
 
 def examples_from_pairs(pairs: Sequence[Any], config: TrainConfig, what: str) -> list[Example]:

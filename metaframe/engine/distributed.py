@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -62,3 +63,12 @@ def reduce_sums(values: dict[str, float], info: Dist, device: torch.device) -> d
 def barrier(info: Dist) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def broadcast_object(obj: Any, info: Dist) -> Any:
+    """Rank 0's ``obj`` on every process (picklable objects; tensors travel on the CPU)."""
+    if not info.enabled:
+        return obj
+    box = [obj if info.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

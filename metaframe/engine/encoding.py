@@ -22,7 +22,7 @@ from metaframe_registry.errors import describe_source
 
 from metaframe.atomic import atomic_path, atomic_write_text
 from metaframe.device import move_to
-from metaframe.heads import masked_mean
+from metaframe.heads import POOLINGS, Pool
 from metaframe.modality import CollateError, Modality
 
 from .build import build_encoder, resolve_device
@@ -110,16 +110,18 @@ def encode(
     reader_options: dict[str, Any] | None = None,
     batch_size: int = 32,
     num_workers: int = 1,
-    pooling: str = "cls",
+    pooling: str | None = None,
     skip_errors: bool = False,
-    device: str = "cpu",
+    device: str = "auto",
     quiet: bool = False,
 ) -> EncodeResult:
     """Embeddings ``[N, D]`` for ``sources`` (files, folders or in-memory objects).
 
     With ``run``: the run's trained tokenizer (and its encoder). Without: a freshly initialised
     tokenizer — a warning says so. ``out`` (``.safetensors`` or ``.npy``) is written atomically
-    with an index ``<out>.json``. ``pooling``: ``cls`` or ``mean`` of the modality's tokens.
+    with an index ``<out>.json``. ``pooling``: one of ``metaframe.heads.POOLINGS`` (cls, mean,
+    max, cls+max+mean); by default the run's head's pooling (``cls`` without a run).
+    ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
     """
     from tqdm.auto import tqdm
 
@@ -127,8 +129,8 @@ def encode(
 
     from .run import load_run
 
-    if pooling not in ("cls", "mean"):
-        raise ConfigError(f"pooling: {pooling!r} — must be 'cls' or 'mean'")
+    if pooling is not None and pooling not in POOLINGS:
+        raise ConfigError(f"pooling: {pooling!r} — must be one of {', '.join(POOLINGS)}")
     out_path = Path(out) if out is not None else None
     if out_path is not None and out_path.suffix not in (".safetensors", ".npy"):
         raise ConfigError(f"--out: {str(out_path)!r} — must end with .safetensors or .npy")
@@ -156,6 +158,9 @@ def encode(
         model = MetaModel(enc, {modality: tok}).to(dev).eval()
         read_opts = dict(reader_options or {})
         origin = "freshly initialised tokenizer (random weights)"
+    if pooling is None:
+        pooling = run_pooling(model.run_info.config) if run is not None else "cls"  # type: ignore[attr-defined]
+    pool = Pool(pooling, modality)
     files = expand_sources(sources, mod)
     if not files:
         raise ConfigError("no inputs to encode")
@@ -180,10 +185,7 @@ def encode(
                 print(f"skipped {describe_source(files[i])}: {problem}", file=sys.stderr)
             if batch is not None:
                 encoded = model.encode({modality: move_to(batch, dev, non_blocking=True)})
-                if pooling == "cls":
-                    vec = encoded.cls
-                else:
-                    vec = masked_mean(*encoded.body(modality))
+                vec = pool(encoded)
                 rows.append(vec.float().cpu())
                 kept.append(indices)  # type: ignore[arg-type]
             bar.update(len(indices) + len(bad))
@@ -205,6 +207,14 @@ def encode(
         atomic_write_text(index, json.dumps(payload, indent=2) + "\n")
         result.out, result.index = out_path, index
     return result
+
+
+def run_pooling(config: Any) -> str:
+    """How the run's (first) head pools: its ``options.pooling``, else the heads' default ``cls``."""
+    for head in config.heads.values():
+        if "pooling" in head.options:
+            return str(head.options["pooling"])
+    return "cls"
 
 
 def write_embeddings(path: Path, embeddings: torch.Tensor) -> None:

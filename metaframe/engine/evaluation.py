@@ -30,7 +30,7 @@ def evaluate(
     checkpoint: str = "best",
     batch_size: int | None = None,
     num_workers: int = 0,
-    device: str = "cpu",
+    device: str = "auto",
     encoder: torch.nn.Module | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
@@ -39,6 +39,7 @@ def evaluate(
     ``data`` is read like the training data (class folders, CSV / JSONL manifest, plugin
     dataset) with the run's column settings. Writes ``report.json`` (and per classification
     head ``confusion_<head>.json`` / ``.png``) into ``out`` (default ``RUN_DIR/eval``).
+    ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
     """
     from tqdm.auto import tqdm
 

@@ -21,7 +21,7 @@ def plot_curves(records: Sequence[dict[str, Any]], path: Path) -> None:
     """Loss against step (train and validation) and the validation metrics against step."""
     plt = _pyplot()
     train = [r for r in records if r.get("kind") == "train"]
-    val = [r for r in records if r.get("kind") == "val"]
+    val = [r for r in records if r.get("kind") == "val" and "val_loss" in r]  # none without validation data
     fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
     if train:
         ax_loss.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss", alpha=0.8)

@@ -16,10 +16,12 @@ import torch
 from metaframe.model import MetaModel
 
 from . import checkpoint as ckpt_io
-from .build import build_encoder, build_model, is_fittable, resolve_device
+from metaframe.protocols import is_fittable
+
+from .build import build_encoder, build_model, resolve_device
+from .checkpoint import CONFIG_FILE, check_encoder
 from .config import TrainConfig, load_config
 from .errors import RunError
-from .trainer import CONFIG_FILE, check_encoder
 
 
 @dataclass
@@ -42,9 +44,11 @@ def load_run(
     *,
     checkpoint: str = "best",
     encoder: torch.nn.Module | None = None,
-    device: str = "cpu",
+    device: str = "auto",
 ) -> MetaModel:
     """A MetaModel in eval mode with the run's tokenizers and heads (``checkpoint``: best or last).
+
+    ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
 
     ``encoder``: a shared FrozenEncoder to use; it must be the one the run was trained with.
     ``model.run_info`` holds the config, label maps and checkpoint path.

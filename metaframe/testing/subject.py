@@ -24,7 +24,7 @@ from metaframe_registry.resolve import is_reference
 from metaframe.encoder import FrozenEncoder
 from metaframe.modality import Modality
 from metaframe.model import MetaModel
-from metaframe.protocols import FittableTokenizer
+from metaframe.protocols import is_fittable
 
 EMBED_DIM = 32
 """Width of the kit's tiny encoder: every tokenizer is built with this ``embed_dim``."""
@@ -118,10 +118,6 @@ class ModalityUnderTest:
             torch.manual_seed(0)
             model = MetaModel(tiny_encoder(), tokenizers={self.name: tokenizer})
         return model.eval()
-
-
-def is_fittable(tokenizer: Any) -> bool:
-    return isinstance(tokenizer, FittableTokenizer)
 
 
 _SUBJECTS: dict[tuple[str, str | None], ModalityUnderTest] = {}

@@ -67,3 +67,13 @@ def test_print_config_and_bad_config_on_the_command_line(tmp_path: Path) -> None
     assert bad.returncode == 1
     assert f"{path}: batch_size: 0 — must be > 0" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_every_config_field_is_in_the_reference() -> None:
+    from pathlib import Path
+
+    from metaframe.engine.config import field_lines
+
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    for line in field_lines():
+        assert line.strip().split(":")[0] in reference, line

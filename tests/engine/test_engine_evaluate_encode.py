@@ -45,7 +45,9 @@ def test_evaluate_names_an_unknown_label(trained_run: Path, tmp_path: Path) -> N
 
 def test_encode_with_a_run_matches_the_model(trained_run: Path, image_folders: Path, tmp_path: Path) -> None:
     files = sorted((image_folders / "cat").glob("*.png"))[:5]
-    result = metaframe.encode("image", files, tmp_path / "emb.safetensors", run=trained_run, batch_size=2, num_workers=0, quiet=True)
+    result = metaframe.encode(
+        "image", files, tmp_path / "emb.safetensors", run=trained_run, batch_size=2, num_workers=0, quiet=True, pooling="cls"
+    )
     assert result.ok and result.sources == [str(f) for f in files]
     stored = load_file(str(tmp_path / "emb.safetensors"))["embeddings"]
     model = metaframe.load_run(trained_run)
@@ -78,10 +80,11 @@ def test_encode_cli_stops_or_skips_on_an_unreadable_file(image_folders: Path, tm
     assert index["tokenizer"].startswith("freshly initialised")
 
 
+@pytest.mark.skipif(
+    "time_series" not in metaframe.list_modalities(), reason="exercises the time_series plugin (its dataset and head)"
+)
 def test_forecasting_run_reports_mae_and_mse(tmp_path: Path) -> None:
     """A plugin dataset of forecasting windows and a plugin head (time_series 'forecast')."""
-    if "time_series" not in metaframe.list_modalities():
-        pytest.skip("the time_series plugin is not installed")
     t = np.arange(160)
     np.save(tmp_path / "series.npy", np.stack([np.sin(t / 5), np.cos(t / 7)], 1).astype(np.float32))
     config = {
@@ -99,3 +102,22 @@ def test_forecasting_run_reports_mae_and_mse(tmp_path: Path) -> None:
     assert head["task"] == "regression" and head["count"] == 31  # (160 - 32 - 8) / 4 + 1 windows
     assert head["mse"] == pytest.approx(head["loss"]) and head["mae"] > 0
     assert "accuracy" not in head
+
+
+def test_encode_pools_as_the_runs_head_by_default(register_modality, tmp_path: Path) -> None:
+    from engine_helpers import toy_config, toy_fields, write_toy_manifest
+
+    register_modality("toy", **toy_fields())
+    manifest = write_toy_manifest(tmp_path / "data", rows=8, columns=("path",))
+    config = toy_config(manifest, tmp_path / "run", head={"kind": "classification", "options": {"pooling": "max"}})
+    run = metaframe.train(config, quiet=True).run_dir
+    files = sorted((tmp_path / "data").glob("*.npy"))
+    default = metaframe.encode("toy", files, run=run, quiet=True, num_workers=0)
+    model = metaframe.load_run(run)
+    toy = metaframe.get_modality("toy")
+    with torch.no_grad():
+        encoded = model.encode({"toy": toy.collate([toy.read(f) for f in files])})
+        pooled = model.heads["label"].pool(encoded)
+    torch.testing.assert_close(default.embeddings, pooled)
+    cls = metaframe.encode("toy", files, run=run, quiet=True, num_workers=0, pooling="cls")
+    assert not torch.allclose(cls.embeddings, pooled)

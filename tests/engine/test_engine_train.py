@@ -12,7 +12,7 @@ import yaml
 from safetensors.torch import load_file
 
 import metaframe
-from engine_helpers import run_module, tiny_config, write_image_folders
+from engine_helpers import run_module, tiny_config, toy_config, toy_fields, write_image_folders
 from metaframe.engine.build import build_encoder, build_model, build_optimizer
 from metaframe.engine.config import parse_config
 from metaframe.engine.errors import EncoderMismatchError
@@ -134,30 +134,30 @@ def test_a_finished_run_directory_is_not_overwritten(image_folders: Path, tmp_pa
         metaframe.train(config, quiet=True)
 
 
-def test_plugin_dataset_with_a_fitted_tokenizer(tmp_path: Path) -> None:
-    """A file the plugin reads as many samples (tabular CSV); statistics fitted on the training split only."""
-    if "tabular" not in metaframe.list_modalities():
-        pytest.skip("the tabular plugin (a dataset reader and a fittable tokenizer) is not installed")
-    lines = ["size,colour,label"] + [f"{i % 7},{'red' if i % 2 else 'blue'},{'odd' if i % 2 else 'even'}" for i in range(24)]
-    (tmp_path / "table.csv").write_text("\n".join(lines) + "\n")
-    config = {
-        "modality": "tabular",
-        "encoder": {"embed_dim": 32, "depth": 2, "num_heads": 2},
-        "data": {"train": str(tmp_path / "table.csv"), "format": "dataset", "dataset_options": {"target": "label"},
-                 "val_fraction": 0.25},
-        "epochs": 2, "batch_size": 6, "device": "cpu", "output_dir": str(tmp_path / "run"),
-    }
+def test_plugin_dataset_with_a_fitted_tokenizer(register_modality, tmp_path: Path) -> None:
+    """A file the plugin reads as many samples; statistics fitted on the training split only."""
+    import numpy as np
+
+    def toy_dataset(path: Path) -> list[tuple[np.ndarray, str]]:
+        values = np.load(path)
+        return [(torch.from_numpy(row), "hi" if row.sum() > 0 else "lo") for row in values]
+
+    register_modality("toy", **toy_fields(fittable=True), dataset=toy_dataset)
+    rows = np.random.default_rng(0).normal(size=(24, 4)).astype(np.float32)
+    rows[::2] += 3.0
+    np.save(tmp_path / "table.npy", rows)
+    config = toy_config(tmp_path / "table.npy", tmp_path / "run", epochs=2, batch_size=6,
+                        data={"train": str(tmp_path / "table.npy"), "format": "dataset", "val_fraction": 0.25})
     result = metaframe.train(config, quiet=True)
-    fitted = json.loads((result.last_checkpoint / "fitted_tabular.json").read_text())
-    assert fitted["rows_seen"] == 18  # 24 rows minus the 6 validation rows
-    assert json.loads((result.run_dir / "labels.json").read_text()) == {"label": ["even", "odd"]}
+    fitted = json.loads((result.last_checkpoint / "fitted_toy.json").read_text())
+    assert fitted["seen"] == 18  # 24 rows minus the 6 validation rows
+    assert json.loads((result.run_dir / "labels.json").read_text()) == {"label": ["hi", "lo"]}
     model = metaframe.load_run(result.run_dir, checkpoint="last")
-    tabular = metaframe.get_modality("tabular")
-    batch = tabular.collate([tabular.read({"size": 3.0, "colour": "red"})])
+    assert model.tokenizers["toy"].mean.tolist() == pytest.approx(fitted["mean"])
     with torch.no_grad():
-        assert model({"tabular": batch})["label"].shape == (1, 2)
+        assert model({"toy": torch.zeros(1, 4)})["label"].shape == (1, 2)
     report = metaframe.evaluate(result.run_dir, quiet=True)  # the run's own validation split
-    assert report["count"] == 6 and report["heads"]["label"]["classes"] == ["even", "odd"]
+    assert report["count"] == 6 and report["heads"]["label"]["classes"] == ["hi", "lo"]
 
 
 def test_killed_run_resumes_to_the_same_result(image_folders: Path, tmp_path: Path) -> None:
@@ -217,23 +217,28 @@ def test_resume_refuses_another_encoder_or_model(image_folders: Path, tmp_path: 
 
 
 def test_joint_model_from_a_jsonl_manifest(image_folders: Path, tmp_path: Path) -> None:
-    """Two modalities in one sequence: an image path column and a time-series value column."""
-    if "time_series" not in metaframe.list_modalities():
-        pytest.skip("the time_series plugin is not installed")
+    """Two modalities in one sequence: an image path column and a value column (a list per row)."""
+    from metaframe.testing.temporary import temporary_modality
+
+    with temporary_modality("toy", **toy_fields()):  # beside the installed image plugin
+        _joint_model(image_folders, tmp_path)
+
+
+def _joint_model(image_folders: Path, tmp_path: Path) -> None:
     import numpy as np
 
     rng = np.random.default_rng(0)
     rows = []
     for cls in ("cat", "dog"):
         for path in sorted((image_folders / cls).glob("*.png")):
-            signal = (rng.normal(size=(16, 1)) + (2.0 if cls == "dog" else 0.0)).round(3).tolist()
+            signal = (rng.normal(size=4) + (2.0 if cls == "dog" else 0.0)).round(3).tolist()
             rows.append({"picture": str(path.relative_to(tmp_path)), "signal": signal, "label": cls})
     manifest = tmp_path / "joint.jsonl"
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = {
         "modalities": {
             "image": {"tokenizer": {"patch_size": 4, "image_size": 8}, "reader": {"size": 8}, "column": "picture"},
-            "time_series": {"tokenizer": {"mode": "patch", "in_channels": 1, "patch_len": 4, "stride": 4}, "column": "signal"},
+            "toy": {"column": "signal"},
         },
         "encoder": {"embed_dim": 32, "depth": 2, "num_heads": 2},
         "data": {"train": str(manifest)}, "epochs": 1, "batch_size": 4, "device": "cpu",
@@ -241,9 +246,24 @@ def test_joint_model_from_a_jsonl_manifest(image_folders: Path, tmp_path: Path) 
     }
     result = metaframe.train(config, quiet=True)
     model = metaframe.load_run(result.run_dir, checkpoint="last")
-    assert model.modalities == ["image", "time_series"]
+    assert model.modalities == ["image", "toy"]
     weights = _final_weights(result.run_dir)
     assert any(k.startswith("tokenizers.image.") for k in weights)
-    assert any(k.startswith("tokenizers.time_series.") for k in weights)
+    assert any(k.startswith("tokenizers.toy.") for k in weights)
     report = metaframe.evaluate(result.run_dir, manifest, quiet=True)
     assert report["count"] == 24
+
+
+def test_load_run_does_not_import_the_trainer() -> None:
+    script = "import sys, metaframe; metaframe.load_run; print('metaframe.engine.trainer' in sys.modules)"
+    out = run_module(["python", "-c", script])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_every_entry_point_defaults_to_the_auto_device() -> None:
+    import inspect
+
+    for fn in (metaframe.load_run, metaframe.evaluate, metaframe.encode):
+        assert inspect.signature(fn).parameters["device"].default == "auto", fn.__name__
+    assert parse_config(tiny_config("unused", Path("run"), device="auto")).device == "auto"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from metaframe.device import Movable
+
 
 @dataclass
 class AudioClip:
@@ -29,7 +31,7 @@ class AudioClip:
 
 
 @dataclass
-class AudioBatch:
+class AudioBatch(Movable):
     """Clips zero-padded to the longest: ``waveform`` ``[B, T]``, ``lengths`` ``[B]`` real samples each."""
 
     waveform: torch.Tensor
@@ -46,6 +48,3 @@ class AudioBatch:
 
     def __len__(self) -> int:
         return int(self.waveform.shape[0])
-
-    def to(self, device: torch.device | str) -> "AudioBatch":
-        return AudioBatch(self.waveform.to(device), self.lengths.to(device), self.sample_rate)

@@ -9,13 +9,15 @@ clip's padding are masked, so short clips are not attended beyond their sound.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Iterable, Iterator
 
 import torch
 from torch import nn
 
 from metaframe.tokens import TokenBatch
 
+from .collate import collate_audio
 from .fbank import WINDOW_TYPES, kaldi_fbank_batch, num_frames, window_properties
 from .positions import adapt_pos_embed
 from .samples import AudioBatch, AudioClip
@@ -32,8 +34,24 @@ def grid_size(bins: int, frames: int, patch_size: int, patch_stride: int) -> tup
     return (bins - patch_size) // patch_stride + 1, (frames - patch_size) // patch_stride + 1
 
 
+def _chunks(samples: Iterable[AudioClip], size: int) -> Iterator[list[AudioClip]]:
+    chunk: list[AudioClip] = []
+    for clip in samples:
+        chunk.append(clip)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class AudioPatchTokenizer(nn.Module):
-    """Waveforms (``AudioBatch``, or a ``[B, T]`` tensor at ``sample_rate``) → patch tokens + mask."""
+    """Waveforms (``AudioBatch``, or a ``[B, T]`` tensor at ``sample_rate``) → patch tokens + mask.
+
+    ``fit_stats=True``: ``mean`` / ``std`` come from ``fit(training clips)`` (saved as the fitted
+    state) instead of the fixed values; otherwise ``needs_fit`` is False and no pass over the data
+    is made.
+    """
 
     def __init__(
         self,
@@ -51,6 +69,8 @@ class AudioPatchTokenizer(nn.Module):
         frame_shift: float = 10.0,
         window_type: str = "hanning",
         fbank_options: dict[str, Any] | None = None,
+        fit_stats: bool = False,
+        fit_batch_size: int = 16,
     ) -> None:
         super().__init__()
         if patch_size > num_mel_bins:
@@ -77,6 +97,8 @@ class AudioPatchTokenizer(nn.Module):
         self.mean = mean
         self.std = std
         self.freq_mask = freq_mask
+        self.fit_stats = fit_stats
+        self.fit_batch_size = fit_batch_size
         self.time_mask = time_mask
         self.fbank_options: dict[str, Any] = {
             "htk_compat": True,
@@ -92,6 +114,37 @@ class AudioPatchTokenizer(nn.Module):
         self.grid = grid_size(num_mel_bins, target_length or 1024, patch_size, patch_stride)
         self.pos_embed = nn.Parameter(torch.zeros(1, embed_dim, *self.grid))
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
+
+    # -- fitted statistics (fit_stats=True) ----------------------------------------------
+    @property
+    def needs_fit(self) -> bool:
+        """Only ``fit_stats=True`` asks the engine for a pass over the training clips."""
+        return self.fit_stats
+
+    @torch.no_grad()
+    def fit(self, samples: Iterable[AudioClip]) -> None:
+        """Set ``mean`` / ``std`` from the real (unpadded) log-Mel frames of ``samples``, streamed in chunks."""
+        total, total_sq, count = 0.0, 0.0, 0
+        for chunk in _chunks(samples, self.fit_batch_size):
+            feats, frames = self.log_mel(collate_audio(chunk))
+            real = torch.arange(feats.shape[1], device=feats.device)[None, :] < frames[:, None]
+            values = feats[real].double()
+            total, total_sq, count = total + float(values.sum()), total_sq + float((values * values).sum()), count + values.numel()
+        if count == 0:
+            raise ValueError("cannot fit audio normalisation statistics on zero clips")
+        mean = total / count
+        self.mean, self.std = mean, math.sqrt(max(total_sq / count - mean * mean, 1e-12))
+
+    def fitted_state(self) -> dict[str, Any]:
+        return {"mean": self.mean, "std": self.std}
+
+    def load_fitted_state(self, state: dict[str, Any]) -> None:
+        missing = [k for k in ("mean", "std") if k not in state]
+        if missing:
+            raise ValueError(f"audio fitted state lacks {missing}; expected {{'mean': float, 'std': float}}")
+        if not float(state["std"]) > 0:
+            raise ValueError(f"audio fitted state has std {state['std']!r}; expected a positive number")
+        self.mean, self.std = float(state["mean"]), float(state["std"])
 
     # -- stages ------------------------------------------------------------------------
     def _as_batch(self, batch: Any) -> AudioBatch:

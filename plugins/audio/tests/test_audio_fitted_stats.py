@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import metaframe
-from metaframe.protocols import FittableTokenizer
+from metaframe.protocols import is_fittable
 from metaframe_audio import kaldi_fbank
 
 SR = 16000
@@ -28,14 +28,14 @@ def _clips(audio, seconds=(0.4, 0.7, 1.3)):
 
 def test_fixed_statistics_tokenizer_is_not_fittable(audio) -> None:
     tokenizer = audio.build_tokenizer(embed_dim=16, **SMALL)
-    assert not isinstance(tokenizer, FittableTokenizer)  # metaframe will not read the training set to fit it
+    assert not is_fittable(tokenizer)  # metaframe will not read the training set to fit it
 
 
 def test_fit_computes_mean_and_std_of_real_frames(audio) -> None:
-    tokenizer = audio.build_tokenizer(embed_dim=16, fit_stats=True, batch_size=2, **SMALL)
-    assert isinstance(tokenizer, FittableTokenizer)
+    tokenizer = audio.build_tokenizer(embed_dim=16, fit_stats=True, fit_batch_size=2, **SMALL)
+    assert is_fittable(tokenizer)
     clips = _clips(audio)
-    tokenizer.fit(clips)
+    tokenizer.fit(iter(clips))  # the engine streams: a one-pass iterator is enough
     feats = torch.cat([
         kaldi_fbank((c.waveform - c.waveform.mean())[None], htk_compat=True, window_type="hanning",
                     num_mel_bins=32, sample_frequency=SR)

@@ -7,18 +7,17 @@ from typing import Sequence
 
 import torch
 
+from metaframe.device import Movable
+
 from metaframe.collate import pad_sequences
 
 
 @dataclass
-class PointCloudBatch:
+class PointCloudBatch(Movable):
     """``points`` ``[B, N, 3 + C]`` (xyz first), ``mask`` ``[B, N]`` bool."""
 
     points: torch.Tensor
     mask: torch.Tensor
-
-    def to(self, device: torch.device | str) -> "PointCloudBatch":
-        return PointCloudBatch(self.points.to(device), self.mask.to(device))
 
     def __len__(self) -> int:
         return self.points.shape[0]

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from metaframe.device import Movable
+
 from .reader import TextSample
 from .vocab import load_vocab
 
@@ -23,7 +25,7 @@ class TextTruncationWarning(UserWarning):
 
 
 @dataclass
-class TextBatch:
+class TextBatch(Movable):
     """Token ids ``[B, L]`` (long), mask ``[B, L]`` (True = real token) and what made them."""
 
     input_ids: torch.Tensor
@@ -34,11 +36,6 @@ class TextBatch:
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
-
-    def to(self, device: torch.device | str) -> "TextBatch":
-        return TextBatch(
-            self.input_ids.to(device), self.mask.to(device), self.vocab_size, self.context_length, self.num_truncated
-        )
 
 
 def flatten(samples: Sequence[Any]) -> list[TextSample]:
