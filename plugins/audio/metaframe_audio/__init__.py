@@ -26,7 +26,6 @@ _LAZY: dict[str, str] = {
     "resample": "metaframe_audio.resample",
     "spec_augment": "metaframe_audio.specaugment",
     "AudioPatchTokenizer": "metaframe_audio.tokenizer",
-    "FittedStatsAudioTokenizer": "metaframe_audio.fitted_stats",
     "build_tokenizer": "metaframe_audio.factory",
     "AUDIOSET_MEAN": "metaframe_audio.tokenizer",
     "AUDIOSET_STD": "metaframe_audio.tokenizer",
@@ -45,6 +44,7 @@ def manifest() -> ModalityManifest:
         reader="metaframe_audio.reader:read_audio",
         collate="metaframe_audio.collate:collate_audio",
         examples="metaframe_audio.examples:write_examples",
+        demo="metaframe_audio.demo:task",
         tokenizer_options={
             "num_mel_bins": 128,
             "target_length": 1024,
@@ -92,7 +92,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fbank import kaldi_fbank, kaldi_fbank_batch, mel_banks, num_frames
     from .reader import read_audio
     from .resample import resample
-    from .fitted_stats import FittedStatsAudioTokenizer
     from .samples import AudioBatch, AudioClip
     from .specaugment import spec_augment
     from .tokenizer import AUDIOSET_MEAN, AUDIOSET_STD, AudioPatchTokenizer

@@ -14,6 +14,7 @@ def manifest() -> ModalityManifest:
         tokenizer="metaframe_image.tokenizer:PatchTokenizer",
         reader="metaframe_image.reader:read_image",
         examples="metaframe_image.examples:write_examples",
+        demo="metaframe_image.demo:task",
         tokenizer_options={"in_channels": 3, "patch_size": 16, "image_size": 224},
         reader_options={"size": 224, "normalize": "imagenet", "channels": 3},
         example_tokenizer_options={"in_channels": 3, "patch_size": 8, "image_size": 32},

@@ -27,6 +27,7 @@ def manifest() -> ModalityManifest:
         collate="metaframe_tabular.collate:collate_rows",
         dataset="metaframe_tabular.reader:read_dataset",
         examples="metaframe_tabular.examples:write_examples",
+        demo="metaframe_tabular.demo:task",
         example_tokenizer_options={"fitted_state": EXAMPLE_STATE},
         info={
             "tokens_per_sample": "one per column (fixed by the fitted state)",

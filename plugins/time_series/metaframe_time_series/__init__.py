@@ -16,6 +16,7 @@ def manifest() -> ModalityManifest:
         collate="metaframe_time_series.collate:collate_series",
         dataset="metaframe_time_series.windows:dataset",
         examples="metaframe_time_series.examples:write_examples",
+        demo="metaframe_time_series.demo:task",
         # ETTh1 (7 variables, input 96 steps) is the documented default setup.
         tokenizer_options={"mode": "step", "in_channels": 7},
         reader_options={"timestamp_column": "auto", "nan_policy": "error"},
