@@ -20,7 +20,6 @@ the registry (`metaframe.get_modality("audio")`). Stages, each timed over all cl
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import soundfile as sf
 import torch
 
 import metaframe
+from machine import print_machine
 from timing import best_time
 from metaframe_audio import kaldi_fbank, kaldi_fbank_batch
 
@@ -61,6 +61,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    print_machine()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
@@ -111,7 +112,7 @@ def main() -> None:
         ("tokenize (fbank + pad/normalise + Conv2d patches)", t_tok),
         (f"encoder {args.preset} ({tokens[0].shape[1] + 1} tokens)", t_enc),
     ]
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, device {device}")
+    print(f"device {device}")
     print(f"{n} clips x {args.seconds:g} s ({seconds:g} s of audio), batch {args.batch}, 128 mel bins, 1024 frames")
     print("| stage | time for all clips (s) | seconds of audio per second |\n| --- | ---: | ---: |")
     for name, t in rows:

@@ -16,6 +16,7 @@ import time
 import torch
 from torch import nn
 
+from machine import print_machine
 from metaframe import FrozenEncoder
 
 
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=197)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    print_machine()
 
     encoder = FrozenEncoder.from_preset(args.preset, seed=0)
     bare = nn.Sequential(*encoder.blocks).eval()  # the same block objects, plain nn.Sequential

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import print_machine
+
 
 def _rss_mib() -> float:
     """Current resident set size (Linux /proc), MiB."""
@@ -145,8 +147,10 @@ def main() -> None:
     if args.what == "_step":
         print(json.dumps(one_step_config(args.preset, args.batch, args.steps, args.checkpointing, args.device)))
     elif args.what == "step":
+        print_machine()  # not in "_step": its stdout is one JSON line read by the parent
         bench_steps(args)
     else:
+        print_machine()
         bench_encode(args)
 
 

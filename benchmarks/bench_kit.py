@@ -7,9 +7,9 @@ gives each modality's total and its slowest check.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
+
+from machine import print_machine
 
 import metaframe
 from metaframe.testing import check_modality
@@ -17,7 +17,7 @@ from metaframe.testing import check_modality
 
 def main() -> None:
     start = time.perf_counter()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
+    print_machine()
     print(f"{'modality':14} {'checks':>6} {'total s':>8}  slowest check")
     for name in metaframe.list_modalities():
         report = check_modality(name, raise_on_failure=False)

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import print_machine
+
 BARE = "import importlib.metadata as m; list(m.entry_points(group='metaframe.modalities'))"
 
 
@@ -26,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
+    print_machine()
     cli = str(Path(sys.executable).parent / "metaframe")
     cases = {
         "python -c pass (interpreter floor)": [sys.executable, "-c", "pass"],

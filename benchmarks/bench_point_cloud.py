@@ -10,14 +10,14 @@ One run, one batch of 32 clouds at two sizes: 1,024 points (256 centres) and 8,1
 from __future__ import annotations
 
 import argparse
-import platform
 
 import numpy as np
 import torch
 
 import metaframe
 from metaframe_point_cloud import farthest_point_sample, knn
-from metaframe_point_cloud.sampling import DEFAULT_KNN_BYTES
+from metaframe_point_cloud.sampling import BUCKETED_MIN_WORK, DEFAULT_KNN_BYTES
+from machine import print_machine
 from timing import best_of
 
 
@@ -66,6 +66,29 @@ def run(points: int, centers: int, args: argparse.Namespace, encoder: torch.nn.M
     return rows
 
 
+def bench_fps_methods(args: argparse.Namespace) -> None:
+    """Dense against bucketed FPS (same indices) per cloud size, and the argmax call the dense loop avoids."""
+    print(f"\nFPS methods, batch {args.batch}, centres = points / 4, best of {args.repeat} (interleaved)\n")
+    print("| points | dense (s) | bucketed (s) | dense / bucketed | auto picks |\n|---:|---:|---:|---:|---|")
+    for points in (int(s) for s in args.sizes.split(",")):
+        xyz = torch.randn(args.batch, points, 3, generator=torch.Generator().manual_seed(0))
+        best = {"dense": float("inf"), "bucketed": float("inf")}
+        out = {}
+        for _ in range(args.repeat):
+            for method in best:
+                t, out[method] = best_of(lambda m=method: farthest_point_sample(xyz, points // 4, method=m), 1)
+                best[method] = min(best[method], t)
+        assert torch.equal(out["dense"], out["bucketed"]), "dense and bucketed FPS disagree"
+        auto = "bucketed" if args.batch * points >= BUCKETED_MIN_WORK else "dense"
+        print(f"| {points:,} | {best['dense']:.3f} | {best['bucketed']:.3f} | {best['dense'] / best['bucketed']:.2f} | {auto} |", flush=True)
+    dist = torch.rand(args.batch, 1024, generator=torch.Generator().manual_seed(1))
+    calls = 2000
+    t_argmax = min(best_of(lambda: [dist.argmax(1) for _ in range(calls)], 1)[0] for _ in range(args.repeat))
+    t_max = min(best_of(lambda: [dist.max(1).indices for _ in range(calls)], 1)[0] for _ in range(args.repeat))
+    print(f"\nper call on [{args.batch}, 1024] float32: argmax(1) {t_argmax / calls * 1e6:.1f} us, "
+          f"max(1).indices {t_max / calls * 1e6:.1f} us ({t_argmax / t_max:.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=32)
@@ -74,11 +97,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--preset", default="tiny", help="encoder preset for the encoder step (tiny or base)")
     parser.add_argument("--sizes", default="1024,8192", help="points per cloud; centres = points / 4")
+    parser.add_argument("--only", choices=("fps",), help="fps: only dense vs bucketed FPS (try --sizes 1024,4096,8192)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.only == "fps":
+        print_machine()
+        bench_fps_methods(args)
+        return
     encoder = metaframe.FrozenEncoder.from_preset(args.preset, seed=0)
-    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"batch {args.batch}, k {args.k}, encoder {args.preset}")
+    print_machine()
+    print(f"# batch {args.batch}, k {args.k}, encoder {args.preset}")
     for points in (int(s) for s in args.sizes.split(",")):
         print(f"\n{points} points, {points // 4} centres\n\n| stage | s | note |\n|---|---:|---|")
         for name, seconds, note in run(points, points // 4, args, encoder):

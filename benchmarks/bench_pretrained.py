@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -37,6 +35,8 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+
+from machine import print_machine
 
 WIDTH = 384  # whisper tiny.en and all-MiniLM-L6-v2 are both 384 wide
 PRETRAINED = ("whisper-tiny.en", "all-minilm-l6-v2")
@@ -456,27 +456,6 @@ def report(records: list[dict[str, Any]], rows: list[str], budgets: list[int], l
             say(f"| {t} | " + " | ".join(cells) + " |")
 
 
-def machine(threads: int) -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return {
-        "cpu": cpu + (" (AVX-512)" if "avx512f" in flags else ""),
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "torch": torch.__version__,
-        "torch_threads": threads,
-        "python": platform.python_version(),
-        "load_average": os.getloadavg(),
-    }
-
-
 def say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -487,10 +466,7 @@ def start(threads: int) -> dict[str, Any]:
 
     torch.set_num_threads(threads)
     warnings.filterwarnings("ignore")
-    info = machine(threads)
-    say(f"machine: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), torch {info['torch']}, "
-        f"{threads} torch thread(s), Python {info['python']}, load average {info['load_average'][0]:.2f}")
-    return info
+    return print_machine()  # after set_num_threads: the line shows the threads this run uses
 
 
 def main(argv: list[str] | None = None) -> int:

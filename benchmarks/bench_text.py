@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import time
+
+from machine import print_machine
 
 WORDS = (
     "a an the photo picture of cat dog man woman child bird car tree house street field river sky "
@@ -60,6 +61,33 @@ def bench_text(n: int, repeats: int) -> None:
     print(f"  encode_batch alone (all at once):   {median_rate(lambda: vocab.encode_batch(data), n, repeats)}")
 
 
+def bench_normalizers(n: int, repeats: int) -> None:
+    """CLIP's cleaning as Python ``str`` methods (what the plugin does) against a chain of HF normalizers.
+
+    The chain is the plugin's earlier implementation, rebuilt here: NFC, one ``Replace`` per
+    ftfy quote / ligature fix, whitespace collapsing, strip, lowercase, on a copy of the same
+    tokenizer. Both must give the same ids on the benchmark sentences (checked).
+    """
+    from tokenizers import Regex, Tokenizer, normalizers
+
+    from metaframe_text.vocab import FTFY_TABLE, load_vocab
+
+    vocab = load_vocab("clip", 77, None)
+    chained = Tokenizer.from_str(vocab.tokenizer.to_str())
+    chained.normalizer = normalizers.Sequence(
+        [normalizers.NFC()]
+        + [normalizers.Replace(chr(k), v) for k, v in FTFY_TABLE.items()]
+        + [normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip(), normalizers.Lowercase()]
+    )
+    data = [s.capitalize() + "  “quoted”" if i % 4 == 0 else s for i, s in enumerate(sentences(n))]
+    assert [e.ids for e in vocab.encode_batch(data[:2000])] == [e.ids for e in chained.encode_batch(data[:2000])]
+    print(f"cleaning: {n:,} sentences (a quarter capitalised with curly quotes), {len(FTFY_TABLE)} Replace normalizers, same ids")
+    python_rate = median_rate(lambda: vocab.encode_batch(data), n, repeats)
+    chain_rate = median_rate(lambda: chained.encode_batch(data), n, repeats)
+    print(f"  str methods + encode_batch:        {python_rate}")
+    print(f"  HF normalizer chain, encode_batch: {chain_rate}")
+
+
 def bench_tabular(n: int, repeats: int) -> None:
     import torch
 
@@ -90,11 +118,20 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=50_000)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=("text", "normalizers", "tabular"), help="run one part (default: all)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (tabular forward)")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print_machine()
     print(f"TOKENIZERS_PARALLELISM={os.environ.get('TOKENIZERS_PARALLELISM', '(unset: parallel)')}")
-    bench_text(args.sentences, args.repeats)
-    bench_tabular(args.rows, args.repeats)
+    if args.only in (None, "text"):
+        bench_text(args.sentences, args.repeats)
+    if args.only in (None, "normalizers"):
+        bench_normalizers(args.sentences, args.repeats)
+    if args.only in (None, "tabular"):
+        bench_tabular(args.rows, args.repeats)
     print(f"load average {os.getloadavg()[0]:.1f} at end")
 
 

@@ -17,7 +17,6 @@ Data is generated here: an ETTh1-shaped CSV (17,420 hourly rows, date + 7 variab
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 from pathlib import Path
 
@@ -26,7 +25,40 @@ import pandas as pd
 import torch
 
 import metaframe
+from machine import print_machine
 from timing import best_of
+
+
+def bench_circular(batch: int, device: torch.device, repeat: int) -> None:
+    """The step tokenizer's per-sample circular wrap (gather + linear) against ``nn.Conv1d(padding_mode="circular")``.
+
+    Same weights, full-length series (where both give the same tokens, checked); interleaved rounds, best and median.
+    """
+    import statistics
+
+    from metaframe_time_series.step_tokenizer import circular_windows
+
+    step = metaframe.get_modality("time_series").build_tokenizer(embed_dim=32, mode="step", in_channels=7).to(device).eval()
+    x = torch.randn(batch, 720, 7, device=device)
+    lengths = torch.full((batch,), 720)
+    weight = step.conv.weight.reshape(32, 21)
+    cases = {
+        "per-sample wrap (gather + linear)": lambda: torch.nn.functional.linear(circular_windows(x, lengths).reshape(batch, 720, 21), weight),
+        "nn.Conv1d circular": lambda: step.conv(x.transpose(1, 2)).transpose(1, 2),
+    }
+    with torch.no_grad():
+        a, b = (fn() for fn in cases.values())
+        assert torch.allclose(a, b, atol=1e-4), "the two circular convs disagree on full-length series"
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(repeat):
+            for name, fn in cases.items():
+                times[name].append(best_of(fn, 1)[0])
+    print(f"circular conv, {batch} x 720 x 7 -> D=32, {repeat} interleaved rounds:")
+    for name, ts_ in times.items():
+        print(f"  {name:36} best {min(ts_) * 1e3:7.2f} ms   median {statistics.median(ts_) * 1e3:7.2f} ms")
+    names = list(cases)
+    print(f"  wrap / conv: best {min(times[names[0]]) / min(times[names[1]]):.2f}x, "
+          f"median {statistics.median(times[names[0]]) / statistics.median(times[names[1]]):.2f}x")
 
 
 def main() -> None:
@@ -34,11 +66,20 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--preset", default="tiny")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--repeat", type=int, default=20, help="interleaved rounds for the circular conv comparison")
+    p.add_argument("--only", choices=("conv",), help="conv: only the circular conv comparison")
     args = p.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     ts, imu = metaframe.get_modality("time_series"), metaframe.get_modality("imu")
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, device {args.device}")
+    print_machine()
+    print(f"device {args.device}")
+    device = torch.device(args.device)
+    if args.only == "conv":
+        bench_circular(args.batch, device, args.repeat)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         ett = Path(tmp) / "etth1_like.csv"
         rows = 17420
@@ -64,14 +105,9 @@ def main() -> None:
         print(f"IMU CSV {steps} rows (~{t[-1]:.0f} s, jittered ~100 Hz): resample to 50 Hz + windows "
               f"{t_imu * 1e3:.0f} ms ({len(windows)} windows of {windows[0][0].length} steps)")
 
-    device = torch.device(args.device)
-    step = ts.build_tokenizer(embed_dim=32, mode="step", in_channels=7).to(device).eval()
-    x = torch.randn(args.batch, 720, 7, device=device)
-    with torch.no_grad():
-        t_ours, _ = best_of(lambda: step(x), repeat=5)
-        t_conv, _ = best_of(lambda: step.conv(x.transpose(1, 2)), repeat=5)
-    print(f"circular conv, batch {args.batch} x 720 x 7 -> D=32: per-sample wrap {t_ours * 1e3:.2f} ms "
-          f"(incl. positions) vs nn.Conv1d circular {t_conv * 1e3:.2f} ms")
+    bench_circular(args.batch, device, args.repeat)
+    if args.only == "conv":
+        return
 
     encoder = metaframe.FrozenEncoder.from_preset(args.preset, seed=0).to(device)
     d = encoder.embed_dim

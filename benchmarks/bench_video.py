@@ -17,7 +17,6 @@ every `--gop` frames, as camera footage has), then read through the registry
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 import metaframe
+from machine import print_machine
 from timing import best_time
 from metaframe_video.decode import decode_video_frames
 from metaframe_video.examples import write_mp4
@@ -39,6 +39,28 @@ def make_clips(directory: Path, count: int, frames: int, size: tuple[int, int], 
         clip = np.stack([np.kron(np.roll(base, t, axis=1), np.ones((8, 8, 1), np.uint8)) for t in range(frames)])
         paths.append(write_mp4(directory / f"clip_{i}.mp4", clip, fps=25, gop=gop))
     return paths
+
+
+def bench_resize(args: argparse.Namespace) -> None:
+    """``to_clip`` on one clip's decoded uint8 frames against the same frames in float [0, 1]."""
+    from metaframe_video.transform import to_clip
+
+    h, w = args.source_size
+    frames = torch.randint(0, 256, (args.num_frames, 3, h, w), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    as_float = frames.float().div_(255.0)
+    cases = {
+        "uint8 (what the reader does)": lambda: to_clip(frames, "bench", args.size, "stretch", "none", 3),
+        "float": lambda: to_clip(as_float, "bench", args.size, "stretch", "none", 3),
+    }
+    times: dict[str, float] = {name: float("inf") for name in cases}
+    for _ in range(5):  # interleaved, best of 5
+        for name, fn in cases.items():
+            times[name] = min(times[name], best_time(fn, 1))
+    diff = float((cases["uint8 (what the reader does)"]() - cases["float"]()).abs().max()) * 255
+    print(f"to_clip, {args.num_frames} x 3 x {h}x{w} -> {args.size}^2, stretch, best of 5 interleaved:")
+    for name, seconds in times.items():
+        print(f"  {name:30} {seconds * 1e3:7.1f} ms")
+    print(f"  float / uint8 = {times['float'] / times['uint8 (what the reader does)']:.1f}x; largest difference {diff:.2f} / 255")
 
 
 def main() -> None:
@@ -56,9 +78,14 @@ def main() -> None:
         "--threads", type=int, default=1,
         help="torch threads (default 1: on a shared 2-core machine 2 OpenMP threads made small ops 10x slower; 0: torch's default)",
     )
+    p.add_argument("--only", choices=("resize",), help="resize: only the uint8 vs float transform of one clip")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    print_machine()
+    if args.only == "resize":
+        bench_resize(args)
+        return
     device = torch.device(args.device)
 
     video = metaframe.get_modality("video")
@@ -99,7 +126,7 @@ def main() -> None:
     tok_rate = results[3][1]
     enc_rate = results[4][1]
     pipeline = 1 / (1 / read_rate + 1 / tok_rate)
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, device {device}")
+    print(f"device {device}")
     print(
         f"clips: {n} x {args.source_frames} frames {args.source_size[0]}x{args.source_size[1]} libx264 gop {args.gop}; "
         f"read {args.num_frames} frames at {args.size}^2, batch {args.batch}"
