@@ -26,22 +26,28 @@ ProjectionSource = Union[str, "os.PathLike[str]", Mapping[str, torch.Tensor], nn
 
 
 def sum_input_channels(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
-    """Adapt a patch projection ``[D, C, ...]`` to ``in_channels``.
+    """Adapt a patch projection ``[D, C, ...]`` to ``in_channels``, keeping the response to a
+    constant image (every channel the same value) exactly.
 
-    Same count: kept. One channel: the filters are summed over C (what timm does for
-    ``in_chans=1``), so a gray image x gives the tokens the original gave for (x, x, ..., x).
-    Any other count: the filters are cycled to ``in_channels`` and scaled by ``C / in_channels``,
-    which keeps the response to a constant image unchanged.
+    Same count: kept. Fewer: original channel ``i`` is added into channel ``i % in_channels``;
+    for one channel that sums the filters over C (what timm does for ``in_chans=1``), so a gray
+    image x gives the tokens the original gave for (x, x, ..., x). More: the filters are cycled
+    (new channel ``j`` is original ``j % C``) and each copy is divided by how many copies its
+    original has (``C / in_channels`` when ``in_channels`` is a multiple of C, as timm does).
     """
     c = weight.shape[1]
     if in_channels < 1:
         raise ValueError(f"in_channels must be >= 1, got {in_channels}")
     if c == in_channels:
         return weight
-    if in_channels == 1:
-        return weight.sum(1, keepdim=True)
-    repeats = math.ceil(in_channels / c)
-    return weight.repeat(1, repeats, *([1] * (weight.dim() - 2)))[:, :in_channels] * (c / in_channels)
+    if in_channels < c:
+        out = weight.new_zeros(weight.shape[0], in_channels, *weight.shape[2:])
+        for i in range(c):
+            out[:, i % in_channels] += weight[:, i]
+        return out
+    source = [j % c for j in range(in_channels)]
+    copies = torch.tensor([source.count(i) for i in source], dtype=weight.dtype, device=weight.device)
+    return weight[:, source] / copies.view(1, -1, *([1] * (weight.dim() - 2)))
 
 
 @dataclass

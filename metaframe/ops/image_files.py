@@ -16,27 +16,17 @@ import numpy as np
 from metaframe_registry import ReadError
 
 from metaframe.ops.bit_depth import scale_to_unit
+from metaframe.ops.files import require_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 TIFF_SUFFIXES = (".tif", ".tiff")
-
-
-def _check_file(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise ReadError(path, "file not found")
-    if p.is_dir():
-        raise ReadError(path, "is a directory, expected an image file")
-    if p.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
-    return p
 
 
 def load_pillow_array(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode any image Pillow reads to float32 ``[H, W, C]`` (palette → RGB(A), 16-bit / 65535)."""
     from PIL import Image, UnidentifiedImageError
 
-    p = _check_file(path)
+    p = require_file(path, what="an image file")
     try:
         with Image.open(p) as img:
             img.load()
@@ -70,7 +60,7 @@ def load_tiff_array(path: str | os.PathLike[str]) -> np.ndarray:
     """
     import tifffile
 
-    p = _check_file(path)
+    p = require_file(path, what="an image file")
     try:
         with tifffile.TiffFile(p) as tif:
             if not tif.pages:

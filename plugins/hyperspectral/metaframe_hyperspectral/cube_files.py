@@ -3,7 +3,9 @@
 Formats: MATLAB ``.mat`` (scipy.io; the Indian Pines / Pavia files), ``.npy`` / ``.npz``, and
 ENVI (``.hdr`` + raw data in bsq / bil / bip interleave, through the ``spectral`` package).
 A file holding several arrays is searched for the one named by ``variable``, or for its single
-3-D array (2-D for label maps); every problem is a ``ReadError`` naming the file.
+3-D array (2-D for label maps); every problem is a ``ReadError`` naming the file. These
+functions are public and also open label maps and ENVI data files that ``Modality.read`` never
+sees, so each checks its file with ``metaframe.ops.require_file``.
 """
 
 from __future__ import annotations
@@ -14,21 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 MAT_SUFFIXES = (".mat",)
 NUMPY_SUFFIXES = (".npy", ".npz")
 ENVI_HEADER = ".hdr"
 ENVI_DATA_SUFFIXES = (".img", ".raw", ".dat", ".bsq", ".bil", ".bip", "")
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ReadError(path, "file not found")
-    if path.is_dir():
-        raise ReadError(path, "is a directory, expected a cube file")
-    if path.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
 
 
 def pick_array(arrays: dict[str, Any], path: Path, ndim: int, variable: str | None, what: str) -> np.ndarray:
@@ -55,7 +49,7 @@ def pick_array(arrays: dict[str, Any], path: Path, ndim: int, variable: str | No
 def load_mat(path: Path, variable: str | None = None, ndim: int = 3, what: str = "cube [H, W, bands]") -> np.ndarray:
     import scipy.io
 
-    _check_file(path)
+    require_file(path, what=f"a {what.split(' [')[0]} file")
     try:
         arrays = scipy.io.loadmat(path)
     except NotImplementedError as exc:  # scipy's answer for MATLAB v7.3 (HDF5) files
@@ -66,7 +60,7 @@ def load_mat(path: Path, variable: str | None = None, ndim: int = 3, what: str =
 
 
 def load_numpy(path: Path, variable: str | None = None, ndim: int = 3, what: str = "cube [H, W, bands]") -> np.ndarray:
-    _check_file(path)
+    require_file(path, what=f"a {what.split(' [')[0]} file")
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -103,11 +97,12 @@ def load_envi(path: Path) -> np.ndarray:
     """An ENVI image (any interleave, byte order, header offset) as ``[lines, samples, bands]``."""
     from spectral.io import envi
 
+    require_file(path, what="a cube file")
     header, data = envi_pair(path)
-    _check_file(header)
+    require_file(header, what="an ENVI header")
     if data is None:
         raise ReadError(header, f"ENVI data file not found beside the header (tried {', '.join(s or '(no suffix)' for s in ENVI_DATA_SUFFIXES)})")
-    _check_file(data)
+    require_file(data, what="an ENVI data file")
     try:
         image = envi.open(os.fspath(header), os.fspath(data))
     except Exception as exc:  # spectral's header errors (missing 'ENVI', missing lines/bands, ...)
@@ -134,8 +129,6 @@ def load_cube_file(path: str | os.PathLike[str], variable: str | None = None) ->
         return load_mat(p, variable)
     if suffix in NUMPY_SUFFIXES:
         return load_numpy(p, variable)
-    if not p.exists():
-        raise ReadError(path, "file not found")
     return load_envi(p)
 
 

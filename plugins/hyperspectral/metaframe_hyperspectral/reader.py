@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from metaframe_image.reader import resize
+from metaframe.ops import resize_image
 from metaframe_registry import ReadError
 
 from .cube_files import load_cube_file
@@ -55,4 +55,4 @@ def read_cube(
     bad = int((~torch.isfinite(cube)).sum())
     if bad:
         raise ReadError(source, f"cube holds {bad} NaN or infinite values; fill or mask them before reading")
-    return resize(cube, size)
+    return resize_image(cube, size)

@@ -3,8 +3,8 @@
 ``mode="band"``: a pixel's k×k neighbourhood ``[bands, k, k]`` becomes one token per band (or
 per group of adjacent bands): ``Linear(group * k * k → D)`` plus a learned position per band
 group; the sequence length is ``ceil(bands / group)`` (the last group zero-padded).
-``mode="spatial"``: a whole cube ``[bands, H, W]`` becomes ViT patch tokens (the image
-plugin's ``PatchTokenizer`` with ``in_channels = bands``), for whole-image classification.
+``mode="spatial"``: a whole cube ``[bands, H, W]`` becomes ViT patch tokens
+(``metaframe.nn.PatchEmbed2d`` with ``in_channels = bands``), for whole-image classification.
 Both normalise each band first with statistics fitted on training data.
 """
 
@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metaframe.nn import PatchEmbed2d
 from metaframe.tokens import TokenBatch
-from metaframe_image.tokenizer import PatchTokenizer
 
 from .band_norm import BandNormalizer
 
@@ -54,7 +54,7 @@ class SpectralTokenizer(nn.Module):
             self.pos_embed = nn.Parameter(torch.zeros(1, self.num_groups, embed_dim))
             nn.init.trunc_normal_(self.pos_embed, std=0.02)
         else:
-            self.patches = PatchTokenizer(embed_dim, in_channels=num_bands, patch_size=patch_size, image_size=image_size)
+            self.patches = PatchEmbed2d(embed_dim, in_channels=num_bands, patch_size=patch_size, image_size=image_size)
 
     # -- FittableTokenizer: the per-band statistics --------------------------------------
     def fit(self, samples: Iterable[Any]) -> None:

@@ -145,3 +145,16 @@ def test_fit_in_small_chunks_matches_one_pass(hsi, monkeypatch, normalize):
     chunked.fit(samples)
     assert torch.allclose(chunked.norm.shift, whole.norm.shift, atol=1e-5)
     assert torch.allclose(chunked.norm.scale, whole.norm.scale, atol=1e-5)
+
+
+def test_a_label_map_file_opened_outside_read_is_checked_too(hsi, tmp_path):
+    # the dataset opens its label map itself, so the core's file pre-check runs there as well
+    np.save(tmp_path / "cube.npy", CUBE)
+    (tmp_path / "empty_gt.npy").write_bytes(b"")
+    with pytest.raises(ReadError, match=r"empty_gt\.npy: file is empty"):
+        hsi.dataset(tmp_path / "cube.npy", labels=tmp_path / "empty_gt.npy")
+    (tmp_path / "gt_folder.npy").mkdir()
+    with pytest.raises(ReadError, match=r"gt_folder\.npy: is a directory, expected a label map file"):
+        hsi.dataset(tmp_path / "cube.npy", labels=tmp_path / "gt_folder.npy")
+    with pytest.raises(ReadError, match=r"missing_gt\.npy: file not found"):
+        hsi.dataset(tmp_path / "cube.npy", labels=tmp_path / "missing_gt.npy")

@@ -14,6 +14,3 @@ class PatchTokenizer(PatchEmbed2d):
 
     def __init__(self, embed_dim: int, in_channels: int = 3, patch_size: int = 16, image_size: int = 224) -> None:
         super().__init__(embed_dim, in_channels=in_channels, patch_size=patch_size, image_size=image_size)
-
-# Transitional: metaframe_video still imports these from here; new code imports metaframe.nn.
-from metaframe.nn import resize_pos_embed, sum_input_channels  # noqa: E402,F401

@@ -8,6 +8,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import metaframe
+from metaframe.nn import PatchEmbed2d
+from metaframe_infrared.transfer import load_image_projection
 
 D = 32
 
@@ -19,6 +21,12 @@ def infrared():
 
 def small(infrared, **options):
     return infrared.build_tokenizer(embed_dim=D, **{**infrared.manifest.example_tokenizer_options, **options})
+
+
+def rgb_tokenizer() -> PatchEmbed2d:
+    """A trained image tokenizer stands in as the core's 3-channel patch embedding (what the image
+    plugin's tokenizer is), so these tests need no other plugin."""
+    return PatchEmbed2d(D, in_channels=3, patch_size=8, image_size=32)
 
 
 def test_examples_through_frozen_encoder_train_the_tokenizer(infrared, tmp_path):
@@ -65,7 +73,7 @@ def test_dataset_statistics_are_fitted_and_saved(infrared, tmp_path):
 
 
 def test_init_from_saved_image_tokenizer_sums_rgb_filters(infrared, tmp_path):
-    image_tok = metaframe.get_modality("image").build_tokenizer(embed_dim=D, in_channels=3, patch_size=8, image_size=32)
+    image_tok = rgb_tokenizer()
     save_file(image_tok.state_dict(), tmp_path / "image_tok.safetensors")
     tok = small(infrared, init_from=str(tmp_path / "image_tok.safetensors"))
     assert torch.allclose(tok.proj.weight, image_tok.proj.weight.sum(1, keepdim=True))
@@ -75,7 +83,7 @@ def test_init_from_saved_image_tokenizer_sums_rgb_filters(infrared, tmp_path):
 
 
 def test_init_from_metamodel_checkpoint_and_mismatches(infrared, tmp_path):
-    image_tok = metaframe.get_modality("image").build_tokenizer(embed_dim=D, in_channels=3, patch_size=8, image_size=32)
+    image_tok = rgb_tokenizer()
     encoder = metaframe.FrozenEncoder(embed_dim=D, depth=1, num_heads=2)
     model = metaframe.MetaModel(encoder, tokenizers={"image": image_tok})
     save_file(model.trainable_state_dict(), tmp_path / "model.safetensors")
@@ -87,6 +95,17 @@ def test_init_from_metamodel_checkpoint_and_mismatches(infrared, tmp_path):
         small(infrared, patch_size=16, init_from=str(tmp_path / "model.safetensors"))
     with pytest.raises(FileNotFoundError, match="missing.safetensors"):
         small(infrared, init_from=str(tmp_path / "missing.safetensors"))
+    with pytest.raises(KeyError, match=r"no key 'tokenizers\.rgb\.proj\.weight' \(init_prefix='tokenizers\.rgb\.'\)"):
+        small(infrared, init_from=str(tmp_path / "model.safetensors"), init_prefix="tokenizers.rgb.")
+
+
+def test_the_documented_function_loads_a_state_dict_or_a_module(infrared):
+    image_tok = rgb_tokenizer()
+    for source in (image_tok, image_tok.state_dict()):
+        tok = small(infrared)
+        load_image_projection(tok, source)
+        assert torch.allclose(tok.proj.weight, image_tok.proj.weight.sum(1, keepdim=True))
+        assert torch.allclose(tok.proj.bias, image_tok.proj.bias)
 
 
 def test_wrong_channel_batch_is_refused(infrared):

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 # A seek flushes the decoder and restarts at a keyframe; below this many skipped frames,
@@ -53,12 +54,7 @@ def _reason(exc: Exception) -> str:
 def _open(path: Path) -> Any:
     import av
 
-    if not path.exists():
-        raise ReadError(path, "file not found")
-    if path.is_dir():
-        raise ReadError(path, "is a directory without frame images")
-    if path.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
+    require_file(path, what="a video file")  # decode_video_frames is public: called outside Modality.read too
     try:
         container = av.open(str(path), "r")
     except av.error.FFmpegError as exc:

@@ -16,8 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from metaframe_image import EXTENSIONS as IMAGE_EXTENSIONS
-from metaframe_image.reader import scale_to_unit, to_chw_tensor
+from metaframe.ops import IMAGE_EXTENSIONS, scale_to_unit, to_chw_tensor
 from metaframe_registry import ReadError
 
 from .decode import decode_video_frames, frame_files
@@ -44,7 +43,7 @@ def _frames_from_list(items: Sequence[Any], pick: Callable[[int], list[int]], so
     for i in sorted(set(indices)):
         item = items[i]
         try:
-            loaded[i] = to_chw_tensor(item)
+            loaded[i] = to_chw_tensor(item, tiff="pillow")
         except ReadError as exc:
             if isinstance(item, (str, os.PathLike)):
                 raise

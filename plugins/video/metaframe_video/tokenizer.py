@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metaframe.nn import resize_pos_embed
 from metaframe.tokens import TokenBatch
-from metaframe_image.tokenizer import resize_pos_embed
 
 from .geometry import pair, warn_if_long
 

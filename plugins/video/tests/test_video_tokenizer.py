@@ -11,9 +11,16 @@ import pytest
 import torch
 
 import metaframe
+from metaframe.nn import PatchEmbed2d
 from metaframe_video.inflate import inflate_from_image
 
 SMALL = {"num_frames": 4, "image_size": 32, "tubelet_size": 2, "patch_size": 16}
+
+
+def image_tokenizer(embed_dim: int, patch_size: int = 16, image_size: int = 224) -> PatchEmbed2d:
+    """A trained image tokenizer as the core's 3-channel patch embedding (the image plugin's
+    tokenizer is one), so inflation is tested without another plugin installed."""
+    return PatchEmbed2d(embed_dim, in_channels=3, patch_size=patch_size, image_size=image_size)
 
 
 def test_defaults_give_1568_tokens_as_the_manifest_says(video):
@@ -74,7 +81,7 @@ def test_inputs_that_do_not_divide_into_tubelets_are_refused(video):
 
 @pytest.mark.parametrize("mode", ["average", "central"])
 def test_inflation_reproduces_the_image_tokenizer_on_a_static_clip(video, mode):
-    image_tok = metaframe.get_modality("image").build_tokenizer(embed_dim=8, patch_size=16, image_size=32)
+    image_tok = image_tokenizer(embed_dim=8, patch_size=16, image_size=32)
     video_tok = video.build_tokenizer(embed_dim=8, num_frames=4, image_size=32)
     frame = torch.randn(2, 3, 32, 32)
     static = frame[:, :, None].expand(2, 3, 4, 32, 32)
@@ -91,11 +98,11 @@ def test_inflation_reproduces_the_image_tokenizer_on_a_static_clip(video, mode):
 def test_inflation_refuses_mismatched_tokenizers(video):
     video_tok = video.build_tokenizer(embed_dim=8, **SMALL)
     with pytest.raises(ValueError, match="patches are 8x8"):
-        inflate_from_image(video_tok, metaframe.get_modality("image").build_tokenizer(embed_dim=8, patch_size=8, image_size=32))
+        inflate_from_image(video_tok, image_tokenizer(embed_dim=8, patch_size=8, image_size=32))
     with pytest.raises(ValueError, match="16 wide"):
-        inflate_from_image(video_tok, metaframe.get_modality("image").build_tokenizer(embed_dim=16, image_size=32))
+        inflate_from_image(video_tok, image_tokenizer(embed_dim=16, image_size=32))
     with pytest.raises(ValueError, match="inflation mode 'middle'"):
-        inflate_from_image(video_tok, metaframe.get_modality("image").build_tokenizer(embed_dim=8, image_size=32), "middle")
+        inflate_from_image(video_tok, image_tokenizer(embed_dim=8, image_size=32), "middle")
 
 
 def test_gradient_reaches_the_tokenizer_through_the_frozen_encoder(video, make_clip):
@@ -127,7 +134,7 @@ def test_state_dict_round_trips_through_safetensors(video, tmp_path):
 def test_inflate_from_option_reads_a_saved_image_tokenizer(video, tmp_path):
     from safetensors.torch import save_file
 
-    image_tok = metaframe.get_modality("image").build_tokenizer(embed_dim=8, patch_size=16, image_size=32)
+    image_tok = image_tokenizer(embed_dim=8, patch_size=16, image_size=32)
     save_file({f"tokenizers.image.{k}": v for k, v in image_tok.state_dict().items()}, tmp_path / "ckpt.safetensors")
     video_tok = video.build_tokenizer(
         embed_dim=8, **SMALL, inflate_from=str(tmp_path / "ckpt.safetensors"), inflate_prefix="tokenizers.image.", inflation="central"
@@ -136,8 +143,13 @@ def test_inflate_from_option_reads_a_saved_image_tokenizer(video, tmp_path):
     with torch.no_grad():
         tokens = video_tok(frame[:, :, None].expand(1, 3, 4, 32, 32)).tokens.reshape(1, 2, 4, 8)
         torch.testing.assert_close(tokens[:, 1], image_tok(frame).tokens, rtol=1e-4, atol=1e-5)
-    with pytest.raises(KeyError, match="no 'proj.weight'"):
-        video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "ckpt.safetensors"))
+    # without inflate_prefix the one projection in the checkpoint is found
+    found = video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "ckpt.safetensors"), inflation="central")
+    torch.testing.assert_close(found.proj.weight, video_tok.proj.weight)
+    torch.testing.assert_close(found.space_embed, video_tok.space_embed)
+    # a wrong prefix is an error naming the key looked for and the option
+    with pytest.raises(KeyError, match=r"no key 'tokenizers\.rgb\.proj\.weight' \(inflate_prefix='tokenizers\.rgb\.'\)"):
+        video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "ckpt.safetensors"), inflate_prefix="tokenizers.rgb.")
     with pytest.raises(FileNotFoundError, match="missing.safetensors"):
         video.build_tokenizer(embed_dim=8, **SMALL, inflate_from=str(tmp_path / "missing.safetensors"))
 

@@ -11,7 +11,7 @@ def manifest() -> ModalityManifest:
         description="X-ray radiographs (DICOM, 8/16-bit PNG / TIFF) as single-channel ViT patch tokens",
         inputs=["file", "array", "tensor", "pydicom.Dataset"],
         extensions=EXTENSIONS,
-        tokenizer="metaframe_infrared.tokenizer:SingleChannelPatchTokenizer",
+        tokenizer="metaframe_xray.tokenizer:XrayPatchTokenizer",
         reader="metaframe_xray.reader:read_xray",
         examples="metaframe_xray.examples:write_examples",
         tokenizer_options={"in_channels": 1, "patch_size": 16, "image_size": 224, "normalize": "none"},

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
@@ -86,15 +87,13 @@ def dataset_to_array(ds: Any, source: Any) -> np.ndarray:
 
 
 def load_dicom_array(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a DICOM file (Part 10, with the ``DICM`` header) into float32 ``[H, W, C]``."""
+    """Read a DICOM file (Part 10, with the ``DICM`` header) into float32 ``[H, W, C]``.
+
+    Public, so it checks the file itself (``metaframe.ops.require_file``) like ``Modality.read`` does."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    p = Path(path)
-    if not p.exists():
-        raise ReadError(path, "file not found")
-    if p.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
+    p = require_file(path, what="a DICOM file")
     try:
         ds = pydicom.dcmread(p)
     except InvalidDicomError as exc:

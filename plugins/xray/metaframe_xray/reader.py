@@ -1,5 +1,6 @@
-"""Reading X-ray images: DICOM through pydicom, PNG / TIFF through metaframe-infrared's loaders
-(8/16-bit kept in full), then the shared channel / resize / normalisation steps."""
+"""Reading X-ray images: DICOM through pydicom, PNG / TIFF through ``metaframe.ops.to_chw_tensor``
+(tifffile for TIFFs; 8/16-bit kept in full), then ``metaframe.ops.prepare_image`` (channels →
+resize → normalise)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from metaframe_infrared.reader import finish, to_tensor
+from metaframe.ops import prepare_image, to_chw_tensor
 
 from .dicom import dataset_to_array, is_dicom_file, load_dicom_array
 
@@ -20,7 +21,7 @@ def _decode(source: Any) -> torch.Tensor:
     elif type(source).__module__.startswith("pydicom"):  # an in-memory pydicom Dataset
         array = dataset_to_array(source, source)
     else:
-        return to_tensor(source)
+        return to_chw_tensor(source, tiff="tifffile")
     return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
 
 
@@ -39,4 +40,4 @@ def read_xray(
     (default; makes both comparable), ``none``, or ``{"mean": [m], "std": [s]}``. ``size``:
     resize target, or ``None`` to keep the size (mixed sizes are then refused by collate).
     """
-    return finish(_decode(source), source, size, normalize, channels)
+    return prepare_image(_decode(source), source, size, normalize, channels)

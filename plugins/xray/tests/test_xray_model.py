@@ -16,6 +16,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 import metaframe
+from metaframe.nn import PatchEmbed2d
 from metaframe_registry import ReadError
 
 D = 32
@@ -41,11 +42,36 @@ def test_examples_train_tokenizer_through_frozen_encoder(xray, tmp_path):
 
 
 def test_init_from_image_tokenizer(xray, tmp_path):
-    image_tok = metaframe.get_modality("image").build_tokenizer(embed_dim=D, in_channels=3, patch_size=8, image_size=32)
+    # a trained image tokenizer is the core's 3-channel patch embedding (no other plugin needed)
+    image_tok = PatchEmbed2d(D, in_channels=3, patch_size=8, image_size=32)
     save_file(image_tok.state_dict(), tmp_path / "rgb.safetensors")
     tok = xray.build_tokenizer(embed_dim=D, patch_size=8, image_size=32, init_from=str(tmp_path / "rgb.safetensors"))
     gray = torch.rand(1, 1, 32, 32)
     assert torch.allclose(tok(gray).tokens, image_tok(gray.repeat(1, 3, 1, 1)).tokens, atol=1e-5)
+    model = metaframe.MetaModel(metaframe.FrozenEncoder(embed_dim=D, depth=1, num_heads=2), tokenizers={"image": image_tok})
+    save_file(model.trainable_state_dict(), tmp_path / "model.safetensors")
+    found = xray.build_tokenizer(embed_dim=D, patch_size=8, image_size=32, init_from=str(tmp_path / "model.safetensors"))
+    assert torch.allclose(found.proj.weight, image_tok.proj.weight.sum(1, keepdim=True))
+    with pytest.raises(KeyError, match=r"init_prefix='image\.'"):
+        xray.build_tokenizer(embed_dim=D, patch_size=8, image_size=32, init_from=str(tmp_path / "model.safetensors"), init_prefix="image.")
+    with pytest.raises(ValueError, match="projection is 32 wide, this tokenizer is 16"):
+        xray.build_tokenizer(embed_dim=16, patch_size=8, image_size=32, init_from=str(tmp_path / "rgb.safetensors"))
+
+
+def test_dataset_statistics_are_fitted_and_normalise_the_tokens(xray):
+    torch.manual_seed(0)
+    films = [torch.rand(1, 32, 32) * 3000 - 1000 for _ in range(3)]  # modality units (e.g. HU)
+    tok = xray.build_tokenizer(embed_dim=D, patch_size=8, image_size=32, normalize="dataset")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        tok(torch.stack(films))
+    tok.fit(films)
+    pixels = torch.stack(films).double()
+    assert tok.fitted_state()["mean"][0] == pytest.approx(pixels.mean().item(), rel=1e-5)
+    twin = xray.build_tokenizer(embed_dim=D, patch_size=8, image_size=32)
+    twin.load_state_dict(tok.state_dict())
+    x = torch.stack(films[:2])
+    expected = twin((x - pixels.mean().float()) / pixels.std(unbiased=False).float()).tokens
+    assert torch.allclose(tok(x).tokens, expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
