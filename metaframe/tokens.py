@@ -15,7 +15,9 @@ class TokenBatch(Movable):
 
     ``tokens`` ``[B, N, D]``; ``mask`` ``[B, N]`` boolean, True = real token, False = padding
     (None means every token is real). ``extras`` holds modality-specific tensors a head may
-    need (point-cloud centres, graph node counts, RevIN statistics, ...).
+    need (point-cloud centres, graph node counts, RevIN statistics, ...), under the named keys
+    of ``metaframe.extras`` (each documents its shape, dtype, writer and reader; use the
+    constants, e.g. ``extras[metaframe.extras.REVIN_LOC]``, not string literals).
     """
 
     tokens: torch.Tensor

@@ -5,6 +5,8 @@ See docs/building-blocks.md for which plugins use what.
 """
 
 from metaframe.ops.bit_depth import scale_to_unit
+from metaframe.ops.arrays import load_npy
+from metaframe.ops.files import require_file
 from metaframe.ops.image_files import IMAGE_EXTENSIONS
 from metaframe.ops.image_files import TIFF_SUFFIXES
 from metaframe.ops.image_files import load_image_array
@@ -16,6 +18,15 @@ from metaframe.ops.image_transforms import prepare_image
 from metaframe.ops.image_transforms import resize_image
 from metaframe.ops.image_transforms import set_channels
 from metaframe.ops.image_transforms import to_chw_tensor
+from metaframe.ops.missing import NAN_POLICIES
+from metaframe.ops.missing import FilledValuesWarning
+from metaframe.ops.missing import check_finite
+from metaframe.ops.missing import fill_missing
+from metaframe.ops.tables import TABLE_EXTENSIONS
+from metaframe.ops.tables import datetime_column
+from metaframe.ops.tables import load_table
+from metaframe.ops.tables import numeric_column
+from metaframe.ops.tables import require_columns
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -26,8 +37,19 @@ __all__ = [
     "load_pillow_array",
     "load_tiff_array",
     "prepare_image",
+    "require_file",
     "resize_image",
     "scale_to_unit",
     "set_channels",
     "to_chw_tensor",
+    "FilledValuesWarning",
+    "NAN_POLICIES",
+    "TABLE_EXTENSIONS",
+    "check_finite",
+    "datetime_column",
+    "fill_missing",
+    "load_npy",
+    "load_table",
+    "numeric_column",
+    "require_columns",
 ]

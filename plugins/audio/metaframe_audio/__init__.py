@@ -7,10 +7,9 @@ never imports torch while ``from metaframe_audio import kaldi_fbank`` still work
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from metaframe_registry import ModalityManifest, Recipe
+from metaframe_registry import ModalityManifest, Recipe, lazy_module
 
 EXTENSIONS = [".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64"]
 
@@ -73,17 +72,7 @@ def manifest() -> ModalityManifest:
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metaframe_audio' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_module(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover

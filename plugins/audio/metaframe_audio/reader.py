@@ -31,14 +31,7 @@ def _decode(source: Any) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.exists():
-            raise ReadError(source, "file not found")
-        if path.is_dir():
-            raise ReadError(source, "is a directory, expected an audio file")
-        if path.stat().st_size == 0:
-            raise ReadError(source, "file is empty (0 bytes)")
-        target: Any = path
+        target: Any = Path(source)  # missing / directory / empty: checked by Modality.read (metaframe.ops.require_file)
     else:
         target = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator
 import torch
 from torch import nn
 
+from metaframe import extras as keys
 from metaframe.tokens import TokenBatch
 
 from .collate import collate_audio
@@ -225,7 +226,7 @@ class AudioPatchTokenizer(nn.Module):
         starts = torch.arange(grid[1], device=x.device) * self.patch_stride
         real = starts[None, :] < frames[:, None]  # a patch is padding when it starts after the last real frame
         mask = real[:, None, :].expand(-1, grid[0], -1).reshape(x.shape[0], -1)
-        return TokenBatch(tokens, mask, {"num_frames": frames})
+        return TokenBatch(tokens, mask, {keys.NUM_FRAMES: frames})
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
         """Positions trained on another grid (target length, mel bins) are adapted, not refused."""

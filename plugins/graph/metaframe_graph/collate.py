@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 
 from metaframe.collate import pad_sequences
+from metaframe.device import Movable
 
 from .graph import Graph
 
 
 @dataclass
-class GraphBatch:
+class GraphBatch(Movable):
     """Padded graphs. Node tensors ``[B, N, ...]``, edge tensors ``[B, E, ...]``; ``edge_index``
     ``[B, E, 2]`` holds node positions within each graph; ``eigvecs`` may be None."""
 
@@ -36,10 +37,6 @@ class GraphBatch:
 
     def __len__(self) -> int:
         return self.node_mask.shape[0]
-
-    def to(self, device: torch.device | str) -> "GraphBatch":
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return GraphBatch(**{k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in values.items()})
 
 
 def _same_width(samples: Sequence[Graph], name: str) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 from .graph import Graph
@@ -14,9 +15,7 @@ from .reader import read_graph
 
 def graph_dataset(path: str | Path, target: str = "y", **read_options: Any) -> list[tuple[Graph, Any]]:
     """``(graph, graph[target])`` pairs; a graph without the target field is an error naming it."""
-    p = Path(path)
-    if not p.exists():
-        raise ReadError(p, "file not found")
+    p = require_file(path, what="a JSON / JSON Lines file of graphs")
     text = p.read_text()
     if not text.strip():
         raise ReadError(p, "file is empty")

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 from .graph import RawGraph
@@ -150,8 +151,7 @@ def _floats(values: list[str], path: Path, line: int) -> list[float]:
 
 def load_node_table(path: Path, categories: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     """CSV with a header; first column the node id, other columns features (``categories`` named ones are integers)."""
-    if not path.exists():
-        raise ReadError(path, "node table not found")
+    require_file(path, what="a node table (CSV)")  # an option's file: Modality.read checks only the source
     text = path.read_text()
     if not text.strip():
         raise ReadError(path, "node table is empty")
@@ -268,11 +268,7 @@ def from_pyg(data: Any, source: Any) -> RawGraph:
 
 def load_source(source: Any, node_table: Any, categories: list[str]) -> RawGraph:
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.exists():
-            raise ReadError(path, "file not found")
-        if path.stat().st_size == 0:
-            raise ReadError(path, "file is empty (0 bytes)")
+        path = Path(source)  # missing / directory / empty: checked by Modality.read (metaframe.ops.require_file)
         suffix = path.suffix.lower()
         if suffix == ".json":
             return load_json(path)

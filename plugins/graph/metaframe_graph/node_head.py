@@ -5,12 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from metaframe import extras as keys
 from metaframe.tokens import EncodedBatch
 
 
 class NodeHead(nn.Module):
     """Rows of the graph segment's node tokens (the first ``N`` slots; which are real comes
-    from ``extras['node_mask']`` of the graph tokenizer) through a linear layer or small MLP.
+    from ``extras[metaframe.extras.NODE_MASK]`` of the graph tokenizer) through a linear layer or small MLP.
 
     ``flat=True`` (default): ``[total nodes in the batch, out_features]``, graph after graph,
     each in node order, ready for a loss against concatenated node targets. ``flat=False``:
@@ -32,12 +33,12 @@ class NodeHead(nn.Module):
     def forward(self, encoded: EncodedBatch) -> torch.Tensor:
         tokens, _ = encoded.body(self.modality)
         extras = encoded.extras.get(self.modality, {})
-        if "node_mask" not in extras:
+        if keys.NODE_MASK not in extras:
             raise KeyError(
-                f"the {self.modality!r} tokens carry no 'node_mask' extra; the node head needs the graph "
+                f"the {self.modality!r} tokens carry no {keys.NODE_MASK!r} extra; the node head needs the graph "
                 "plugin's TokenGT tokenizer (or one that reports node_mask)"
             )
-        node_mask = extras["node_mask"]
+        node_mask = extras[keys.NODE_MASK]
         out = self.mlp(tokens[:, : node_mask.shape[1]])
         if self.flat:
             return out[node_mask]

@@ -20,6 +20,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from metaframe import extras as keys
 from metaframe.tokens import TokenBatch
 
 from .collate import GraphBatch
@@ -157,5 +158,5 @@ class TokenGT(nn.Module):
         tokens = torch.cat([nodes, edges], 1)
         mask = torch.cat([batch.node_mask, batch.edge_mask], 1)
         tokens = tokens * mask.unsqueeze(-1).to(tokens.dtype)
-        extras = {"num_nodes": batch.num_nodes, "num_edges": batch.num_edges, "node_mask": batch.node_mask}
+        extras = {keys.NUM_NODES: batch.num_nodes, keys.NUM_EDGES: batch.num_edges, keys.NODE_MASK: batch.node_mask}
         return TokenBatch(tokens, mask, extras)

@@ -19,10 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from metaframe.ops import TABLE_EXTENSIONS, datetime_column, fill_missing, load_npy, load_table, numeric_column
 from metaframe_registry import ReadError
-from metaframe_time_series.missing import fill_missing
-from metaframe_time_series.reader import load_npy
-from metaframe_time_series.tables import TABLE_EXTENSIONS, datetime_column, load_table, numeric_column
 
 from .options import TIMESTAMP_UNITS, IMUReadOptions
 from .resample import check_rate, check_timestamps, estimate_rate, resample

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from metaframe.device import Movable
+
 
 @dataclass
 class IMUSample:
@@ -39,7 +41,7 @@ class IMUSample:
 
 
 @dataclass
-class IMUBatch:
+class IMUBatch(Movable):
     """Windows padded to the longest: ``values`` ``[B, C, T]``, ``mask`` ``[B, T]``, ``lengths`` ``[B]``,
     ``present`` ``[B, C]``, the common ``rate`` and ``sources`` for error messages."""
 
@@ -52,8 +54,3 @@ class IMUBatch:
 
     def __len__(self) -> int:
         return self.values.shape[0]
-
-    def to(self, device: torch.device | str) -> "IMUBatch":
-        return IMUBatch(
-            self.values.to(device), self.mask.to(device), self.lengths.to(device), self.present.to(device), self.rate, list(self.sources)
-        )

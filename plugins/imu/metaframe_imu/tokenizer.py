@@ -1,8 +1,8 @@
 """The IMU tokenizer: patches over time of a window ``[C, T]``.
 
 ``projection="channel"``: every channel cut into patches and projected by one shared
-``Linear(patch_len, D)`` plus a learned channel embedding — this IS metaframe-time-series'
-patch tokenizer (reused, not copied); tokens of a channel the source lacked (an optional
+``Linear(patch_len, D)`` plus a learned channel embedding — the core's
+``metaframe.nn.SeriesPatchTokenizer`` (time_series' patch tokenizer is built on it too); tokens of a channel the source lacked (an optional
 group, ``present=False``) are masked out. ``projection="joint"``: one token per time patch,
 ``Linear(C * patch_len, D)`` over all channels at once (absent channels enter as zeros).
 Both add sinusoidal patch positions; ``normalize="revin"`` optionally standardises each
@@ -16,12 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from metaframe import extras as keys
+from metaframe.nn import RevIN, SeriesPatchTokenizer, check_min_length, extract_patches, sinusoidal_positions
+from metaframe.series import SeriesBatch
 from metaframe.tokens import TokenBatch
-from metaframe_time_series.patch_tokenizer import PatchTokenizer, check_min_length
-from metaframe_time_series.patching import extract_patches
-from metaframe_time_series.positions import sinusoidal_positions
-from metaframe_time_series.revin import RevIN
-from metaframe_time_series.sample import SeriesBatch
 
 from .sample import IMUBatch
 
@@ -34,11 +32,9 @@ def as_series_batch(batch: Any) -> tuple[SeriesBatch, torch.Tensor]:
         series = SeriesBatch(batch.values.transpose(1, 2), batch.mask, batch.lengths, None, list(batch.sources))
         return series, batch.present
     if isinstance(batch, torch.Tensor) and batch.dim() == 3:
-        b, c, t = batch.shape
-        mask = torch.ones(b, t, dtype=torch.bool, device=batch.device)
-        lengths = torch.full((b,), t, dtype=torch.long, device=batch.device)
+        b, c, _ = batch.shape
         present = torch.ones(b, c, dtype=torch.bool, device=batch.device)
-        return SeriesBatch(batch.float().transpose(1, 2), mask, lengths), present
+        return SeriesBatch.full(batch.float().transpose(1, 2)), present
     shape = tuple(batch.shape) if hasattr(batch, "shape") else type(batch).__name__
     raise TypeError(f"expected an IMUBatch (from collate_imu) or a [batch, channels, steps] tensor, got {shape}")
 
@@ -67,7 +63,7 @@ class IMUTokenizer(nn.Module):
         self.projection = projection
         self.pad_end = pad_end
         if projection == "channel":
-            self.patches = PatchTokenizer(
+            self.patches = SeriesPatchTokenizer(
                 embed_dim, in_channels, patch_len, self.stride, pad_end, normalize=normalize, dropout=dropout
             )
         else:
@@ -84,17 +80,17 @@ class IMUTokenizer(nn.Module):
             )
         if self.projection == "channel":
             out = self.patches(series)
-            channel = out.extras["token_channel"]
+            channel = out.extras[keys.TOKEN_CHANNEL]
             keep = out.valid_mask & present.gather(1, channel)
             return TokenBatch(out.tokens * keep.unsqueeze(-1).to(out.tokens.dtype), keep, out.extras)
         return self._joint(series)
 
     def _joint(self, series: SeriesBatch) -> TokenBatch:
-        check_min_length(series, self.patch_len)
+        check_min_length(series.lengths, self.patch_len, series.sources)
         values = series.values
-        extras: dict[str, torch.Tensor] = {"lengths": series.lengths}
+        extras: dict[str, torch.Tensor] = {keys.LENGTHS: series.lengths}
         if self.revin is not None:
-            values, extras["revin_loc"], extras["revin_scale"] = self.revin(values, series.mask)
+            values, extras[keys.REVIN_LOC], extras[keys.REVIN_SCALE] = self.revin(values, series.mask)
         patches, mask = extract_patches(values, series.lengths, self.patch_len, self.stride, self.pad_end)
         b, n, c, p = patches.shape
         tokens = self.proj(patches.reshape(b, n, c * p))

@@ -16,8 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from metaframe.ops import load_npy
 from metaframe_registry import ReadError
-from metaframe_time_series.reader import load_npy
 
 from .reader import read_recording
 from .sample import IMUSample

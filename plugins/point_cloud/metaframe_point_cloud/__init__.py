@@ -6,10 +6,7 @@ access (module ``__getattr__``), so discovery never imports torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from metaframe_registry import ModalityManifest, Recipe
+from metaframe_registry import ModalityManifest, Recipe, lazy_module
 
 EXTENSIONS = [".ply", ".off", ".xyz", ".txt", ".csv", ".pts", ".npy", ".npz", ".pcd"]
 
@@ -52,10 +49,4 @@ def manifest() -> ModalityManifest:
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metaframe_point_cloud' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_module(__name__, _LAZY)

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import torch
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 from .reader import read_point_cloud
@@ -33,7 +34,8 @@ class ModelNetDataset(Sequence[tuple[torch.Tensor, int]]):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:  # type: ignore[override]
-        return read_point_cloud(self.files[index], **self.reader_options), self.labels[index]
+        path = require_file(self.files[index], what="a point cloud file")  # read outside Modality.read
+        return read_point_cloud(path, **self.reader_options), self.labels[index]
 
 
 def _resampled(root: Path, split: str) -> tuple[list[Path], list[int], list[str]] | None:

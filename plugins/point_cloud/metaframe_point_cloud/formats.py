@@ -47,13 +47,6 @@ def array_columns(array: np.ndarray, columns: list[str] | None, source: Any) -> 
     return {name: array[:, i] for i, name in enumerate(names)}
 
 
-def _nonempty(path: Path) -> None:
-    if not path.exists():
-        raise ReadError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
-
-
 def load_ply(path: Path, mesh_points: int | None = None, seed: int = 0) -> Columns:
     """PLY vertices (every vertex property), or ``mesh_points`` points sampled on its faces."""
     from plyfile import PlyData, PlyParseError
@@ -296,8 +289,7 @@ def load_pcd(path: Path) -> Columns:
 
 
 def load_file(path: str | os.PathLike[str], *, columns: list[str] | None, key: str | None, mesh_points: int | None, seed: int) -> Columns:
-    p = Path(path)
-    _nonempty(p)
+    p = Path(path)  # missing / directory / empty: checked by Modality.read, or by the dataset (metaframe.ops.require_file)
     suffix = p.suffix.lower()
     if suffix == ".ply":
         return load_ply(p, mesh_points, seed)

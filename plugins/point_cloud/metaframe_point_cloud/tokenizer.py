@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from metaframe import extras as keys
 from metaframe.tokens import TokenBatch
 
 from .augment import AugmentConfig, augment_points
@@ -121,4 +122,4 @@ class PointPatchEmbed(nn.Module):
         else:
             embedded = torch.cat([self.encoder(part) for part in features.split(self.eval_group_chunk)])
         tokens[real] = embedded + self.pos_embed(centers[real].to(features.dtype))
-        return TokenBatch(tokens, center_mask, {"centers": centers, "center_index": center_idx})
+        return TokenBatch(tokens, center_mask, {keys.CENTERS: centers, keys.CENTER_INDEX: center_idx})

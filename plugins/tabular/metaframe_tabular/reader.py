@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 from .schema import category_key as category_text
@@ -55,12 +56,7 @@ def load_frame(
     """A CSV / TSV / Parquet / JSON Lines file as a pandas DataFrame, with errors that name the file."""
     import pyarrow as pa
 
-    if not path.exists():
-        raise ReadError(path, "file not found")
-    if path.is_dir():
-        raise ReadError(path, "is a directory, expected a CSV or Parquet file")
-    if path.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
+    require_file(path, what="a CSV or Parquet file")  # the dataset reads files outside Modality.read
     suffix = path.suffix.lower()
     try:
         if suffix in PARQUET_EXTENSIONS:

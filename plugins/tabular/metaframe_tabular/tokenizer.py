@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from metaframe import extras as keys
 from metaframe.tokens import TokenBatch
 
 from .collate import TableBatch, collate_rows, flatten_rows
@@ -217,7 +218,7 @@ class TabularTokenizer(nn.Module):
         tokens = torch.where(missing.unsqueeze(-1), self.missing.unsqueeze(0).to(tokens.dtype), tokens)
         for name, n in zip(self.column_names, missing.sum(0).tolist()):
             self.missing_counts[name] += int(n)
-        return TokenBatch(tokens, None, {"missing": missing, "unknown": unknown})
+        return TokenBatch(tokens, None, {keys.MISSING: missing, keys.UNKNOWN: unknown})
 
     def extra_repr(self) -> str:
         if not self.fitted:

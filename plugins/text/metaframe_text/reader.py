@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
+from metaframe.ops import require_file
 from metaframe_registry import ReadError
 
 from .files import TABLE_EXTENSIONS, decode_bytes, read_records
@@ -90,11 +90,7 @@ def read_text(
         return sample(source)
     if not is_path:
         raise ReadError(source, "expected a string, a list of strings, bytes or a path to a .txt / .jsonl / .csv file")
-    path = Path(source)
-    if not path.exists():
-        raise ReadError(source, "file not found")
-    if path.is_dir():
-        raise ReadError(source, "is a directory, expected a text file")
+    path = require_file(source, what="a text file")  # Modality.read leaves str sources to text
     if path.suffix.lower() in TABLE_EXTENSIONS:
         records = read_records(path, text_column, None, encoding, decode_errors)
         return [sample(text) for text, _ in records]
@@ -123,9 +119,7 @@ def read_dataset(
     A .txt file gives one sample per non-blank line (``split="lines"``), labels None. Labels are
     returned as found (JSON values, CSV strings); mapping them to class ids is the caller's.
     """
-    p = Path(path)
-    if not p.exists():
-        raise ReadError(path, "file not found")
+    p = require_file(path, what="a .txt / .jsonl / .csv / .tsv file")
     if p.suffix.lower() in TABLE_EXTENSIONS:
         records = read_records(p, text_column, label_column, encoding, decode_errors)
         return [(TextSample(t, vocab, int(context_length), lowercase, on_truncate), y) for t, y in records]

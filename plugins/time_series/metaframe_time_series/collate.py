@@ -45,8 +45,6 @@ def as_batch(batch: Any) -> SeriesBatch:
     if isinstance(batch, SeriesBatch):
         return batch
     if isinstance(batch, torch.Tensor) and batch.dim() == 3:
-        b, t, _ = batch.shape
-        mask = torch.ones(b, t, dtype=torch.bool, device=batch.device)
-        return SeriesBatch(batch.float(), mask, torch.full((b,), t, dtype=torch.long, device=batch.device))
+        return SeriesBatch.full(batch.float())
     shape = tuple(batch.shape) if hasattr(batch, "shape") else type(batch).__name__
     raise TypeError(f"expected a SeriesBatch (from collate_series) or a [batch, steps, channels] tensor, got {shape}")

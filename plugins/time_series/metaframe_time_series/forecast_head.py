@@ -3,9 +3,9 @@
 ``pooling`` as the core's heads (``cls``, ``mean``, ``max``, ``cls+max+mean``) then one
 ``Linear`` to ``horizon * channels``; or ``"channel"``: PatchTST-like and channel-independent,
 each channel's own tokens mean-pooled and mapped by ONE shared ``Linear(D, horizon)`` (needs a
-tokenizer that marks ``token_channel``, i.e. the patch tokenizer). When the tokenizer
-normalised its input (RevIN), the forecast is de-normalised with the statistics it left in
-``extras`` (``denormalize=False`` keeps the normalised scale, e.g. for a loss on normalised targets).
+tokenizer that writes ``metaframe.extras.TOKEN_CHANNEL``, i.e. the patch tokenizer). When the
+tokenizer normalised its input (RevIN), the forecast is de-normalised with the statistics it
+left in ``extras`` (``REVIN_LOC`` / ``REVIN_SCALE``; ``denormalize=False`` keeps the normalised scale, e.g. for a loss on normalised targets).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from metaframe import extras as keys
 from metaframe.heads import Pool, masked_mean
+from metaframe.nn import undo_revin
 from metaframe.tokens import EncodedBatch
-
-from .revin import denormalize as undo_revin
 
 
 class ForecastHead(nn.Module):
@@ -49,7 +49,7 @@ class ForecastHead(nn.Module):
     def _modality(self, encoded: EncodedBatch) -> str:
         if self.modality is not None:
             return self.modality
-        with_stats = [m for m, extras in encoded.extras.items() if "revin_loc" in extras]
+        with_stats = [m for m, extras in encoded.extras.items() if keys.REVIN_LOC in extras]
         candidates = with_stats or list(encoded.segments)
         if len(candidates) != 1:
             raise ValueError(
@@ -60,13 +60,13 @@ class ForecastHead(nn.Module):
 
     def _per_channel(self, encoded: EncodedBatch, modality: str) -> torch.Tensor:
         extras = encoded.extras.get(modality, {})
-        if "token_channel" not in extras:
+        if keys.TOKEN_CHANNEL not in extras:
             raise ValueError(
                 "pooling='channel' needs a tokenizer that marks each token's channel (time_series mode='patch'); "
                 "use pooling='mean' or 'cls' with mode='step'"
             )
         tokens, mask = encoded.body(modality)
-        channel = extras["token_channel"]
+        channel = extras[keys.TOKEN_CHANNEL]
         pooled = [masked_mean(tokens, mask & (channel == c)) for c in range(self.channels)]
         return self.linear(self.dropout(torch.stack(pooled, dim=1))).transpose(1, 2)  # [B, H, C]
 
@@ -77,8 +77,8 @@ class ForecastHead(nn.Module):
         else:
             out = self.linear(self.dropout(self.pool(encoded))).reshape(-1, self.horizon, self.channels)
         extras = encoded.extras.get(modality, {})
-        if self.denormalize and "revin_loc" in extras:
-            loc, scale = extras["revin_loc"], extras["revin_scale"]
+        if self.denormalize and keys.REVIN_LOC in extras:
+            loc, scale = extras[keys.REVIN_LOC], extras[keys.REVIN_SCALE]
             if loc.shape[-1] != self.channels:
                 raise ValueError(
                     f"the tokenizer normalised {loc.shape[-1]} channels but this head forecasts channels={self.channels}"

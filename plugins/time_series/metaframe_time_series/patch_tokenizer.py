@@ -1,93 +1,21 @@
-"""Patch tokens (PatchTST): channel-independent patches with instance normalisation.
-
-Each channel is cut into patches (``patch_len`` steps every ``stride``) projected by ONE shared
-``Linear(patch_len, D)``; a sinusoidal position per patch index and a learned embedding per
-channel are added. PatchTST runs each channel as its own sequence; here a sample's channels
-share one sequence (tokens ordered channel by channel) because MetaModel keeps one sequence
-per sample, so the channel embedding says which channel a token came from.
-"""
+"""Patch tokens (PatchTST): the core's channel-independent ``metaframe.nn.SeriesPatchTokenizer``
+(shared patches, sinusoidal patch positions, channel embedding, RevIN), taking what
+time_series' collate gives (a ``SeriesBatch`` or a ``[B, T, C]`` tensor)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-from torch import nn
-
+from metaframe.nn import SeriesPatchTokenizer
 from metaframe.tokens import TokenBatch
-from metaframe_registry import ReadError
 
 from .collate import as_batch
-from .patching import extract_patches
-from .positions import sinusoidal_positions
-from .revin import RevIN
-from .sample import SeriesBatch
 
 
-def check_min_length(batch: SeriesBatch, patch_len: int) -> None:
-    """A series shorter than one patch is an input error naming its file."""
-    short = (batch.lengths < patch_len).nonzero().flatten()
-    if short.numel():
-        i = int(short[0])
-        raise ReadError(
-            batch.source(i),
-            f"series has {int(batch.lengths[i])} steps, shorter than one patch (patch_len={patch_len}); "
-            "use longer series, a smaller patch_len, or mode='step'",
-        )
-
-
-class PatchTokenizer(nn.Module):
+class PatchTokenizer(SeriesPatchTokenizer):
     """``[B, T, C]`` series → ``[B, C * n_patches, D]`` tokens (mask marks real patches)."""
 
-    def __init__(
-        self,
-        embed_dim: int,
-        in_channels: int = 7,
-        patch_len: int = 16,
-        stride: int = 8,
-        pad_end: bool = True,
-        normalize: str = "revin",
-        affine: bool = False,
-        channel_embedding: bool = True,
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__()
-        if patch_len < 1 or stride < 1:
-            raise ValueError(f"patch_len and stride must be >= 1, got patch_len={patch_len}, stride={stride}")
-        if normalize not in ("none", "revin"):
-            raise ValueError(f"normalize={normalize!r}: expected 'none' or 'revin'")
-        self.embed_dim = embed_dim
-        self.in_channels = in_channels
-        self.patch_len = patch_len
-        self.stride = stride
-        self.pad_end = pad_end
-        self.proj = nn.Linear(patch_len, embed_dim)
-        self.channel_embed = nn.Parameter(torch.zeros(in_channels, embed_dim)) if channel_embedding else None
-        if self.channel_embed is not None:
-            nn.init.trunc_normal_(self.channel_embed, std=0.02)
-        self.revin = RevIN(in_channels, affine=affine) if normalize == "revin" else None
-        self.dropout = nn.Dropout(dropout)
+    short_hint = "use longer series, a smaller patch_len, or mode='step'"
 
     def forward(self, batch: Any) -> TokenBatch:
-        batch = as_batch(batch)
-        values = batch.values
-        if values.shape[-1] != self.in_channels:
-            raise ValueError(
-                f"series have {values.shape[-1]} channels, this tokenizer was built with in_channels={self.in_channels}"
-            )
-        check_min_length(batch, self.patch_len)
-        extras: dict[str, torch.Tensor] = {"lengths": batch.lengths}
-        if self.revin is not None:
-            values, extras["revin_loc"], extras["revin_scale"] = self.revin(values, batch.mask)
-        patches, patch_mask = extract_patches(values, batch.lengths, self.patch_len, self.stride, self.pad_end)
-        b, n, c, _ = patches.shape
-        tokens = self.proj(patches)  # [B, n, C, D]
-        tokens = tokens + sinusoidal_positions(n, self.embed_dim, values.device).to(tokens.dtype)[None, :, None]
-        if self.channel_embed is not None:
-            tokens = tokens + self.channel_embed.to(tokens.dtype)[None, None]
-        tokens = tokens.permute(0, 2, 1, 3).reshape(b, c * n, self.embed_dim)
-        mask = patch_mask[:, None, :].expand(b, c, n).reshape(b, c * n)
-        channel = torch.arange(c, device=values.device)[None, :, None].expand(b, c, n).reshape(b, c * n)
-        extras["token_channel"] = channel
-        tokens = self.dropout(tokens) * mask.unsqueeze(-1).to(tokens.dtype)
-        return TokenBatch(tokens, mask, extras)
+        return super().forward(as_batch(batch))

@@ -16,32 +16,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from metaframe.ops import TABLE_EXTENSIONS, datetime_column, fill_missing, load_npy, load_table, numeric_column, require_columns
 from metaframe_registry import ReadError
 
-from .missing import fill_missing
 from .sample import SeriesSample
-from .tables import TABLE_EXTENSIONS, datetime_column, load_table, numeric_column, require_columns
 from .timefeatures import time_features
 
 AUTO_TIMESTAMP_NAMES = ("date", "datetime", "timestamp", "time")
-
-
-def load_npy(path: str | os.PathLike[str]) -> np.ndarray:
-    """A numeric ``.npy`` array (no pickles), with file-naming errors. Shared with metaframe-imu."""
-    p = Path(path)
-    if not p.exists():
-        raise ReadError(path, "file not found")
-    if p.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
-    try:
-        array = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ReadError(path, f"not a valid .npy file ({exc})") from exc
-    if not isinstance(array, np.ndarray):
-        raise ReadError(path, "holds an archive, expected a single .npy array")
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ReadError(path, f"holds {array.dtype} data, expected numbers")
-    return array
 
 
 def _timestamp_column(table: pd.DataFrame, requested: str | None, source: Any) -> str | None:

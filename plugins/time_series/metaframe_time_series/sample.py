@@ -1,10 +1,18 @@
-"""Values between the reader, collate and the tokenizers."""
+"""Values between the reader, collate and the tokenizers.
+
+The batch type is the core's ``metaframe.series.SeriesBatch`` (re-exported here): the shared
+series blocks (``metaframe.nn.SeriesPatchTokenizer``) read it, and other plugins build it too.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
+
+from metaframe.series import SeriesBatch
+
+__all__ = ["SeriesBatch", "SeriesSample"]
 
 
 @dataclass
@@ -36,28 +44,3 @@ class SeriesSample:
     @property
     def channels(self) -> int:
         return self.values.shape[1]
-
-
-@dataclass
-class SeriesBatch:
-    """Series padded to the longest: ``values`` ``[B, T, C]``, ``mask`` ``[B, T]`` (True = real step),
-    ``lengths`` ``[B]``, ``time_features`` ``[B, T, 4]`` or None, ``sources`` for error messages."""
-
-    values: torch.Tensor
-    mask: torch.Tensor
-    lengths: torch.Tensor
-    time_features: torch.Tensor | None = None
-    sources: list[str | None] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return self.values.shape[0]
-
-    def to(self, device: torch.device | str) -> "SeriesBatch":
-        tf = None if self.time_features is None else self.time_features.to(device)
-        return SeriesBatch(self.values.to(device), self.mask.to(device), self.lengths.to(device), tf, list(self.sources))
-
-    def source(self, index: int) -> str:
-        """A name for sample ``index`` in error messages: its file when known."""
-        if index < len(self.sources) and self.sources[index]:
-            return str(self.sources[index])
-        return f"<batch item {index}>"

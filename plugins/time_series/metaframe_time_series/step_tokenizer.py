@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metaframe import extras as keys
+from metaframe.nn import RevIN, sinusoidal_positions
 from metaframe.tokens import TokenBatch
 
 from .collate import as_batch
-from .positions import sinusoidal_positions
-from .revin import RevIN
 
 
 def circular_windows(values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -67,9 +67,9 @@ class StepTokenizer(nn.Module):
             raise ValueError(
                 f"series have {values.shape[-1]} channels, this tokenizer was built with in_channels={self.in_channels}"
             )
-        extras: dict[str, torch.Tensor] = {"lengths": lengths}
+        extras: dict[str, torch.Tensor] = {keys.LENGTHS: lengths}
         if self.revin is not None:
-            values, extras["revin_loc"], extras["revin_scale"] = self.revin(values, mask)
+            values, extras[keys.REVIN_LOC], extras[keys.REVIN_SCALE] = self.revin(values, mask)
         b, t, c = values.shape
         weight = self.conv.weight.to(values.dtype).reshape(self.embed_dim, c * 3)  # [D, C, 3] → [D, C*3]
         tokens = F.linear(circular_windows(values, lengths).reshape(b, t, c * 3), weight)

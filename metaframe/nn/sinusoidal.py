@@ -7,8 +7,8 @@ import math
 import torch
 
 
-def sinusoidal_positions(length: int, dim: int, device: torch.device | None = None) -> torch.Tensor:
-    """``[length, dim]``: sin on even, cos on odd features, wavelengths up to 10000·2π."""
+def sinusoidal_positions(length: int, dim: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """``[length, dim]`` float32: sin on even, cos on odd features, wavelengths up to 10000·2π."""
     position = torch.arange(length, dtype=torch.float32, device=device)[:, None]
     div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / dim))
     pe = torch.zeros(length, dim, device=device)

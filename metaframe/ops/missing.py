@@ -1,6 +1,7 @@
-"""Missing values: refuse them, or fill them by a policy the user chose, and count them.
+"""Missing values in a ``[T, C]`` array: refuse them, or fill them by a policy the user chose, and count them.
 
-Infinite values are always an error (no fill can say what they should have been).
+Infinite values are always an error (no fill can say what they should have been). Used by the
+time_series and imu readers (their ``nan_policy`` option).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def fill_missing(
 ) -> tuple[np.ndarray, int]:
     """``values`` ``[T, C]`` with NaNs handled by ``policy``; returns (values, number filled).
 
-    ``ffill`` carries the last valid value forward (leading gaps take the first valid value);
-    ``interpolate`` is linear in the step index (ends held constant); ``zero`` writes 0.
+    ``error`` refuses any NaN, naming the first column and step; ``ffill`` carries the last
+    valid value forward (leading gaps take the first valid value); ``interpolate`` is linear in
+    the step index (ends held constant); ``zero`` writes 0. A fill warns (FilledValuesWarning)
+    with the count; the input array is never changed.
     """
     if policy not in NAN_POLICIES:
         raise ValueError(f"nan_policy={policy!r}: expected one of {', '.join(NAN_POLICIES)}")

@@ -1,51 +1,53 @@
 """Reading CSV / Parquet files into pandas tables, and columns out of them, with errors that
-name the file and the column instead of a parser traceback. Shared with metaframe-imu."""
+name the file and the column instead of a parser traceback. Used by time_series and imu.
+
+pandas (and pyarrow, for Parquet) are imported when a function runs, so ``import metaframe.ops``
+stays light; a plugin that reads tables lists them in its own dependencies.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from metaframe_registry import ReadError
+
+from .files import require_file
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 TABLE_EXTENSIONS = (".csv", ".parquet", ".pq")
 
 
-def load_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A CSV or Parquet file as a DataFrame with at least one row."""
-    p = Path(path)
-    if not p.exists():
-        raise ReadError(path, "file not found")
-    if p.is_dir():
-        raise ReadError(path, "is a directory, expected a file")
-    if p.stat().st_size == 0:
-        raise ReadError(path, "file is empty (0 bytes)")
+def load_table(path: str | os.PathLike[str]) -> "pd.DataFrame":
+    """A CSV or Parquet file as a DataFrame with at least one row (a public entry: the file is checked)."""
+    import pandas as pd
+
+    p = require_file(path)
     ext = p.suffix.lower()
+    if ext not in TABLE_EXTENSIONS:
+        raise ReadError(path, f"unsupported extension {ext!r}; expected one of {', '.join(TABLE_EXTENSIONS)}")
     try:
-        if ext == ".csv":
-            table = pd.read_csv(p)
-        elif ext in (".parquet", ".pq"):
-            table = pd.read_parquet(p)
-        else:
-            raise ReadError(path, f"unsupported extension {ext!r}; expected one of {', '.join(TABLE_EXTENSIONS)}")
-    except ReadError:
-        raise
+        table = pd.read_csv(p) if ext == ".csv" else pd.read_parquet(p)
     except pd.errors.EmptyDataError as exc:
         raise ReadError(path, "no columns or rows (empty CSV)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ReadError(path, f"malformed CSV ({str(exc).splitlines()[0]})") from exc
+    except ImportError as exc:
+        raise ReadError(path, f"reading {ext} files needs pyarrow ({exc}); pip install pyarrow") from exc
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a corrupt file
-        raise ReadError(path, f"corrupt or unreadable {ext} file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise ReadError(path, f"corrupt or unreadable {ext} file ({type(exc).__name__}: {detail})") from exc
     if len(table) == 0:
         raise ReadError(path, f"has a header ({', '.join(map(str, table.columns))}) but no data rows")
     return table
 
 
-def require_columns(table: pd.DataFrame, columns: Sequence[str], source: Any, what: str = "columns") -> None:
+def require_columns(table: "pd.DataFrame", columns: Sequence[str], source: Any, what: str = "columns") -> None:
+    """Every one of ``columns`` is in ``table``, or a ReadError naming the missing ones and those the file has."""
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ReadError(
@@ -54,8 +56,11 @@ def require_columns(table: pd.DataFrame, columns: Sequence[str], source: Any, wh
         )
 
 
-def numeric_column(table: pd.DataFrame, column: str, source: Any) -> np.ndarray:
+def numeric_column(table: "pd.DataFrame", column: str, source: Any) -> np.ndarray:
     """A column as float64; empty cells become NaN, anything non-numeric is an error naming the row."""
+    import pandas as pd
+
+    require_columns(table, [column], source, "column")
     series = table[column]
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -69,8 +74,11 @@ def numeric_column(table: pd.DataFrame, column: str, source: Any) -> np.ndarray:
     return converted.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def datetime_column(table: pd.DataFrame, column: str, source: Any) -> pd.DatetimeIndex:
-    """A timestamp column parsed to datetimes; unparseable or missing stamps are errors."""
+def datetime_column(table: "pd.DataFrame", column: str, source: Any) -> "pd.DatetimeIndex":
+    """A timestamp column parsed to datetimes; unparseable or missing stamps are errors naming the row."""
+    import pandas as pd
+
+    require_columns(table, [column], source, "timestamp column")
     try:
         stamps = pd.DatetimeIndex(pd.to_datetime(table[column], errors="raise"))
     except (ValueError, TypeError, OverflowError) as exc:
