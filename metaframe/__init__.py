@@ -6,24 +6,25 @@ CLI's registry commands (``metaframe list-modalities``) never import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from metaframe_registry import (
     ConfigError,
     DuplicateModalityError,
     MetaframeError,
-    ModalityManifest,
     PluginLoadError,
     ReadError,
     RegistryError,
     UnknownHeadError,
     UnknownModalityError,
+    lazy_module,
 )
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "ModalityManifest": "metaframe_registry.manifest",  # pydantic: only when a manifest is built
+    "MissingCapabilityError": "metaframe.modality",
     "TokenBatch": "metaframe.tokens",
     "EncodedBatch": "metaframe.tokens",
     "Tokenizer": "metaframe.protocols",
@@ -57,7 +58,6 @@ __all__ = sorted(
         "ConfigError",
         "DuplicateModalityError",
         "MetaframeError",
-        "ModalityManifest",
         "PluginLoadError",
         "ReadError",
         "RegistryError",
@@ -68,20 +68,12 @@ __all__ = sorted(
 )
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metaframe' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_module(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from metaframe_registry.manifest import ModalityManifest
+
     from .api import build_encoder, build_head, build_tokenizer, get_modality, list_encoders, list_heads, list_modalities
     from .encoder_cache import clear_encoder_cache
     from .collate import default_collate, pad_sequences
@@ -93,6 +85,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.run import load_run
     from .engine.trainer import train
     from .model import MetaModel
-    from .modality import Modality
+    from .modality import MissingCapabilityError, Modality
     from .protocols import Encoder, FittableTokenizer, Head, Tokenizer
     from .tokens import EncodedBatch, TokenBatch

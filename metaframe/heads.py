@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metaframe_registry import ConfigError
+
 from .tokens import EncodedBatch
 
 Pooling = Literal["cls", "mean", "max", "cls+max+mean"]
@@ -34,7 +36,7 @@ class Pool(nn.Module):
     def __init__(self, pooling: str = "cls", modality: str | None = None) -> None:
         super().__init__()
         if pooling not in POOLINGS:
-            raise ValueError(f"pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
+            raise ConfigError(f"pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
         self.pooling = pooling
         self.modality = modality
 

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-import torch
+from metaframe_registry import ConfigError, MetaframeError, ReadError, resolve
 
-from metaframe_registry import ConfigError, MetaframeError, ModalityManifest, ReadError, resolve
+from .ops.files import require_file
 
-from .collate import default_collate
+if TYPE_CHECKING:
+    import torch
+
+    from metaframe_registry import ModalityManifest
+
+# What each optional capability is for, in MissingCapabilityError messages.
+CAPABILITIES: dict[str, str] = {
+    "tokenizer": "tokenizer",
+    "reader": "reader",
+    "collate": "collate function",
+    "dataset": "dataset reader (for a file holding many samples)",
+    "examples": "example inputs",
+    "demo": "`metaframe demo` task",
+}
 
 
 class CollateError(MetaframeError, ValueError):
@@ -23,6 +36,22 @@ class CollateError(MetaframeError, ValueError):
 
 class TokenizerOptionsError(ConfigError, TypeError):
     """Tokenizer options the plugin's factory refuses (unknown name, bad value)."""
+
+
+class MissingCapabilityError(ConfigError):
+    """A modality asked for something its manifest does not declare (``dataset`` for image, ...).
+
+    ``modality`` and ``field`` name what was asked; the message lists what the manifest offers.
+    """
+
+    def __init__(self, manifest: ModalityManifest, field: str) -> None:
+        self.modality = manifest.name
+        self.field = field
+        offered = ", ".join(manifest.references()) or "nothing"
+        super().__init__(
+            f"modality {manifest.name!r} ({manifest.distribution or '?'} {manifest.version or '?'}) has no "
+            f"{CAPABILITIES.get(field, field)}: its manifest declares no `{field}`; it declares: {offered}"
+        )
 
 
 class Modality:
@@ -39,7 +68,7 @@ class Modality:
     def _resolve(self, field: str) -> Callable[..., Any]:
         reference = getattr(self.manifest, field)
         if reference is None:
-            raise NotImplementedError(f"modality {self.name!r} ({self.manifest.distribution}) provides no {field}")
+            raise MissingCapabilityError(self.manifest, field)
         return resolve(reference)
 
     def read(self, source: Any, **options: Any) -> Any:
@@ -69,22 +98,14 @@ class Modality:
                 return
         elif not isinstance(source, os.PathLike):
             return
-        path = Path(source)
-        try:
-            if not path.exists():
-                raise ReadError(source, "file not found")
-            if path.is_dir():
-                if "folder" in self.manifest.inputs:
-                    return
-                raise ReadError(source, "is a directory, expected a file")
-            if path.stat().st_size == 0:
-                raise ReadError(source, "file is empty (0 bytes)")
-        except OSError as exc:
-            raise ReadError(source, f"cannot be opened ({exc.strerror or exc})") from exc
+        require_file(source, allow_dir="folder" in self.manifest.inputs)
 
     def collate(self, samples: Sequence[Any]) -> Any:
         """Batch samples; a refusal (mixed shapes, ...) is a CollateError naming the modality."""
-        collate = default_collate if self.manifest.collate is None else self._resolve("collate")
+        if self.manifest.collate is None:
+            from .collate import default_collate as collate
+        else:
+            collate = self._resolve("collate")
         try:
             return collate(list(samples))
         except MetaframeError:

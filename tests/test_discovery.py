@@ -187,3 +187,126 @@ def test_installed_with_pip_appears(tmp_path: Path, cli) -> None:
     result = cli("list-modalities", "--format", "json", pythonpath=target)
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["lidar"]["status"] == "ok" and rows["lidar"]["version"] == "0.3.0"
+
+
+MARKED_MANIFEST = """
+import os, pathlib
+pathlib.Path(os.environ["MF_MARKER"]).write_text("imported")
+from metaframe_registry import ModalityManifest
+
+def manifest():
+    return ModalityManifest(name="marked", description="{description}", tokenizer="a:b", reader="a:b")
+"""
+
+
+def _listing(cli, site: Path, cache: Path | str, marker: Path) -> dict:  # type: ignore[no-untyped-def]
+    result = cli(
+        "list-modalities", "--format", "json", pythonpath=site, env_extra={"METAFRAME_CACHE_DIR": str(cache), "MF_MARKER": str(marker)}
+    )
+    assert result.returncode == 0, result.stderr
+    return {r["name"]: r for r in json.loads(result.stdout)}
+
+
+@pytest.fixture
+def marked(tmp_path: Path) -> Path:
+    """A site with one modality whose entry module leaves a marker file when imported."""
+    site = tmp_path / "site"
+    make_distribution(
+        site,
+        "metaframe-marked",
+        "1.0.0",
+        {"metaframe.modalities": {"marked": "mf_marked:manifest"}},
+        {"mf_marked/__init__.py": MARKED_MANIFEST.format(description="first")},
+    )
+    return site
+
+
+def test_listing_cache_skips_unchanged_entry_modules_and_sees_edits(marked: Path, tmp_path: Path, cli) -> None:
+    cache, marker = tmp_path / "cache", tmp_path / "marker"
+    first = _listing(cli, marked, cache, marker)
+    assert first["marked"]["description"] == "first" and marker.exists()
+    assert (cache / "manifests-v1.json").is_file()
+
+    marker.unlink()
+    second = _listing(cli, marked, cache, marker)
+    assert not marker.exists(), "an unchanged, cached entry module was imported again"
+    assert second["marked"] == first["marked"] and second["image"]["status"] == "ok"
+
+    module = marked / "mf_marked" / "__init__.py"  # an edit (new size and mtime) invalidates the entry
+    module.write_text(MARKED_MANIFEST.format(description="second, edited"))
+    os.utime(module, ns=(module.stat().st_mtime_ns + 10**9,) * 2)
+    third = _listing(cli, marked, cache, marker)
+    assert marker.exists() and third["marked"]["description"] == "second, edited"
+
+
+def test_listing_cache_survives_corrupt_and_unwritable_caches(marked: Path, tmp_path: Path, cli) -> None:
+    cache, marker = tmp_path / "cache", tmp_path / "marker"
+    expected = _listing(cli, marked, tmp_path / "fresh", marker)
+    cache.mkdir()
+    for garbage in ("{not json", "[1, 2]", '{"schema": 1, "entries": []}', "\x00\xff"):
+        (cache / "manifests-v1.json").write_text(garbage)
+        assert _listing(cli, marked, cache, marker) == expected
+    data = json.loads((cache / "manifests-v1.json").read_text())  # rewritten whole
+    key = next(k for k in data["entries"] if "mf_marked" in k)
+    data["entries"][key] = {"fields": "not a dict"}  # valid JSON, malformed entry: a miss
+    (cache / "manifests-v1.json").write_text(json.dumps(data))
+    marker.unlink()
+    assert _listing(cli, marked, cache, marker) == expected and marker.exists()
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert _listing(cli, marked, blocker / "cache", marker) == expected  # the cache folder cannot be made
+    marker.unlink()
+    assert _listing(cli, marked, "", marker) == expected and marker.exists()  # METAFRAME_CACHE_DIR="" turns it off
+
+
+def test_broken_plugins_are_never_cached(site: Path, tmp_path: Path, cli) -> None:
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        result = cli("list-modalities", "--format", "json", pythonpath=site, env_extra={"METAFRAME_CACHE_DIR": str(cache)})
+        rows = {(r["name"], r["distribution"]): r for r in json.loads(result.stdout)}
+        assert rows[("broken", "metaframe-broken")]["status"] == "error"
+        assert "this_module_does_not_exist" in rows[("broken", "metaframe-broken")]["error"]
+    assert "mf_broken" not in (cache / "manifests-v1.json").read_text()
+
+
+def test_entry_module_importing_torch_is_listed_as_warn(tmp_path: Path, cli) -> None:
+    site = tmp_path / "site"
+    make_distribution(
+        site,
+        "metaframe-heavy",
+        "0.1.0",
+        {"metaframe.modalities": {"heavy": "mf_heavy:manifest"}},
+        {
+            "mf_heavy/__init__.py": "import torch\nfrom metaframe_registry import ModalityManifest\n"
+            "def manifest():\n    return ModalityManifest(name='heavy', description='x', tokenizer='a:b', reader='a:b')\n"
+        },
+    )
+    env = {"METAFRAME_LOAD_PLUGINS": "metaframe-heavy", "METAFRAME_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in range(2):  # the second listing answers from the cache, warning included
+        rows = json.loads(cli("list-modalities", "--format", "json", pythonpath=site, env_extra=env).stdout)
+        assert [(r["name"], r["status"]) for r in rows] == [("heavy", "warn")]
+        assert "imports torch" in rows[0]["warning"] and rows[0]["error"] is None
+    table = cli("list-modalities", pythonpath=site, env_extra=env).stdout.splitlines()
+    assert table[1].startswith("heavy") and "warn: the entry module imports torch" in table[1]
+
+
+def test_warm_listing_imports_neither_pydantic_nor_entry_modules(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib\n"
+        "from metaframe.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['list-modalities'])\n"
+        "print(','.join(m for m in ('pydantic', 'pluggy', 'metaframe_image', 'metaframe.engine') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "METAFRAME_LOAD_PLUGINS"}
+    env["METAFRAME_CACHE_DIR"] = str(tmp_path / "cache")
+    cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert cold.returncode == 0, cold.stderr
+    assert "pydantic" in cold.stdout and "metaframe_image" in cold.stdout  # validated on the first listing
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.strip() == "", f"a warm listing imported {warm.stdout.strip()}"

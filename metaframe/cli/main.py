@@ -12,6 +12,7 @@ from metaframe_registry import MetaframeError
 # Sub-command modules in the order --help lists them; each defines add_parser(subparsers) and run(args).
 COMMANDS: tuple[str, ...] = (
     "metaframe.cli.list_modalities",
+    "metaframe.cli.plugins",
     "metaframe.cli.convert_checkpoint",
     "metaframe.cli.train",
     "metaframe.cli.evaluate",
@@ -29,7 +30,17 @@ transforms them, a head predicts; only tokenizers and heads train.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_name(module: str) -> str:
+    """``metaframe.cli.list_modalities`` -> ``list-modalities``."""
+    return module.rpartition(".")[2].replace("_", "-")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only`` (a command name) just that sub-command is imported and added.
+
+    Importing every sub-command module costs what their imports cost (the engine's pydantic
+    config for ``train``); ``metaframe list-modalities`` should cost a listing, not that.
+    """
     parser = argparse.ArgumentParser(
         prog="metaframe",
         description=DESCRIPTION,
@@ -41,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"metaframe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if only is not None and command_name(name) != only:
+            continue
         module = importlib.import_module(name)
         sp = module.add_parser(sub)
         sp.set_defaults(_run=module.run)
@@ -48,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    requested = argv[0] if argv and argv[0] in {command_name(m) for m in COMMANDS} else None
+    parser = build_parser(only=requested)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -13,8 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from metaframe_registry import NAME_PATTERN
+from metaframe_registry.names import NAME_RULE
+
 HELP = "write a new modality plugin (pyproject, torch-free manifest, reader, tokenizer, README, kit tests)"
-NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -24,7 +26,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         description=HELP + ". The result installs with pip, shows in `metaframe list-modalities` and passes its "
         "generated tests (the metaframe conformance kit) as written; then replace the reader and tokenizer.",
     )
-    p.add_argument("name", help="modality name: lower case letters, digits and '_' (e.g. 'spectrogram')")
+    p.add_argument("name", help=f"modality name: {NAME_RULE}")
     p.add_argument(
         "--dir",
         default=None,
@@ -52,10 +54,7 @@ def write_plugin(name: str, directory: str | Path | None = None) -> list[Path]:
     from metaframe_registry import ConfigError
 
     if not re.match(NAME_PATTERN, name):
-        raise ConfigError(
-            f"modality name {name!r} is not valid: expected lower case letters, digits and '_', starting with a letter "
-            "(e.g. 'spectrogram' or 'eeg_signal')"
-        )
+        raise ConfigError(f"modality name {name!r} is not valid: expected {NAME_RULE}")
     values = substitutions(name)
     target = Path(directory) if directory is not None else Path(values["distribution"])
     if target.exists() and (not target.is_dir() or any(target.iterdir())):

@@ -8,19 +8,15 @@ package is light (no torch), so a plugin's ``demo.py`` can import ``DemoTask`` a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from metaframe_registry import lazy_module
 
 from .task import DemoTask
 
 __all__ = ["DemoTask", "run_demo"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "run_demo":
-        from .runner import run_demo
-
-        return run_demo
-    raise AttributeError(f"module 'metaframe.demo' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_module(__name__, {"run_demo": "metaframe.demo.runner"})
 
 
 if TYPE_CHECKING:  # pragma: no cover

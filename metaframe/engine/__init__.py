@@ -8,8 +8,9 @@ DataLoader pieces), ``build`` (encoder, model, optimiser), ``trainer``, ``checkp
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from metaframe_registry import lazy_module
 
 _LAZY: dict[str, str] = {
     "TrainConfig": "metaframe.engine.config",
@@ -28,11 +29,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metaframe.engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_module(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from metaframe_registry import ConfigError
+from metaframe_registry import ConfigError, RegistryError
 
 from metaframe.model import MetaModel
 
@@ -20,7 +20,6 @@ def build_encoder(cfg: EncoderConfig) -> torch.nn.Module:
     ``activation_checkpointing`` is a property of how a run uses the encoder, not of its
     weights, so it is set by the caller (the trainer) on the shared instance.
     """
-    from metaframe_registry import RegistryError
 
     from metaframe.encoder_cache import shared_encoder
 
@@ -55,14 +54,21 @@ def build_model(
     dim = int(getattr(encoder, "embed_dim"))
     tokenizers = {}
     for name, mcfg in config.modalities.items():
+        modality = get_modality(name)
         try:
-            tokenizers[name] = get_modality(name).build_tokenizer(embed_dim=dim, **mcfg.tokenizer)
+            tokenizers[name] = modality.build_tokenizer(embed_dim=dim, **mcfg.tokenizer)
         except TypeError as exc:
             raise ConfigError(f"modalities.{name}.tokenizer: {mcfg.tokenizer} — {exc}") from None
+        except ConfigError as exc:  # the plugin's own refusal: add where in the config it came from
+            raise ConfigError(f"modalities.{name}.tokenizer: {exc}") from None
     heads = {}
     for name, hcfg in config.heads.items():
         try:
             heads[name] = build_head(hcfg.kind, embed_dim=dim, **head_options(config, name, label_maps, shapes))
+        except RegistryError as exc:  # an unknown kind: names the registered heads and failed plugins
+            raise ConfigError(f"heads.{name}.kind: {exc}") from None
+        except ConfigError as exc:  # an unknown option or a refused value, already one line naming the head
+            raise ConfigError(f"heads.{name}.options: {exc}") from None
         except TypeError as exc:
             raise ConfigError(f"heads.{name}: {hcfg.kind} head options {hcfg.options} — {exc}") from None
     return MetaModel(encoder, tokenizers, heads)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -104,13 +103,44 @@ def _selected(dist_name: str | None, allowed: set[str] | None) -> bool:
     return norm == CORE_DISTRIBUTION or norm in allowed
 
 
+_NAME_VERSION: dict[Any, tuple[str | None, str | None]] = {}
+
+
+def name_version(dist: metadata.Distribution | None) -> tuple[str | None, str | None]:
+    """A distribution's Name and Version, read once per process from its METADATA header.
+
+    ``dist.metadata`` runs the email parser over the whole file on every access (three times
+    per entry point before), the largest cost of a listing after the interpreter itself.
+    """
+    if dist is None:
+        return None, None
+    key = getattr(dist, "_path", None)  # a PathDistribution's dist-info folder (it names the version)
+    if key is None or key not in _NAME_VERSION:
+        name = version = None
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+        for line in text.splitlines():
+            if not line.strip():
+                break  # end of the headers
+            field_name, _, value = line.partition(":")
+            if field_name == "Name":
+                name = value.strip()
+            elif field_name == "Version":
+                version = value.strip()
+        if name is None or version is None:  # unusual layout: let importlib.metadata parse it
+            name, version = dist.metadata["Name"], dist.version
+        if key is None:
+            return name, version
+        _NAME_VERSION[key] = (name, version)
+    return _NAME_VERSION[key]
+
+
 def entry_points(group: str, env: dict[str, str] | None = None) -> list[metadata.EntryPoint]:
     """The group's entry points that METAFRAME_LOAD_PLUGINS lets load, each distribution once."""
     allowed = allowed_distributions(env)
     seen: set[tuple[str, str, str | None]] = set()
     result = []
     for ep in metadata.entry_points(group=group):
-        dist = ep.dist.metadata["Name"] if ep.dist is not None else None
+        dist = name_version(ep.dist)[0]
         key = (ep.name, ep.value, dist)
         if key in seen or not _selected(dist, allowed):  # the same distribution visible twice on sys.path
             continue
@@ -169,12 +199,13 @@ def discover(group: str, load: Loader, env: dict[str, str] | None = None, descri
     """
     records = []
     for ep in entry_points(group, env):
-        dist = ep.dist.metadata["Name"] if ep.dist is not None else None
-        version = ep.dist.version if ep.dist is not None else None
+        dist, version = name_version(ep.dist)
         base: dict[str, Any] = dict(name=ep.name, group=group, value=ep.value, distribution=dist, version=version)
         try:
             records.append(PluginRecord(**base, **load(ep, base)))
         except Exception as exc:  # noqa: BLE001 - one broken plugin never hides the others
+            import traceback
+
             records.append(PluginRecord(**base, error=describe(exc), traceback=traceback.format_exc()))
     return records
 

@@ -57,11 +57,11 @@ class ResolveError(RegistryError, ImportError):
 
 
 def failed_plugins_note(failed: list[str]) -> str:
-    """`` Plugins that failed to load (...): ...`` for an unknown-name error, or ``""``."""
+    """`` These metaframe.plugins entry points failed or warned: ...`` for an unknown-name error, or ``""``."""
     if not failed:
         return ""
     return (
-        " These metaframe.plugins entry points failed to load and may be where it would have come from: "
+        " These metaframe.plugins entry points failed or warned and may be where it would have come from: "
         + "; ".join(failed)
         + " (see `metaframe plugins`)."
     )

@@ -4,8 +4,10 @@ Hooks receive a ``register`` callback, so the host sees every registration, reco
 plugin made it and refuses clashes with an error that names both sides. One route per
 concept: modalities come only from ``metaframe.modalities`` entry points (a manifest), and a
 modality's dataset reader is its manifest's ``dataset`` field; the hooks here register heads
-and encoders. The core's built-in heads use this same route. A plugin defining any other
-``metaframe_*`` function is refused with the list of these hooks.
+and encoders. The core's built-in heads use this same route. A ``metaframe.plugins`` module
+defining any other ``metaframe_*`` function (a misspelt hook) still loads, with status ``warn``
+and the closest hook name (``metaframe plugins`` shows it); ``Registry.register_plugin``
+refuses such an object outright.
 """
 
 from __future__ import annotations

@@ -63,13 +63,30 @@ def module_file(module: str) -> Path | None:
     return None
 
 
+def _folder_stamp(folder: Path) -> str:
+    """The newest mtime and the count of the ``.py`` files directly in ``folder``.
+
+    A manifest is often assembled from sibling modules of the entry module (``_manifest.py``,
+    ``recipe.py``); editing one of those in an editable install must invalidate the entry too.
+    """
+    newest, count = 0, 0
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.endswith(".py"):
+                    newest, count = max(newest, entry.stat().st_mtime_ns), count + 1
+    except OSError:
+        return "?"
+    return f"{count}:{newest}"
+
+
 def entry_key(distribution: str | None, version: str | None, value: str) -> str | None:
     """The cache key of one entry point, or None when its module file cannot be found."""
     path = module_file(value.partition(":")[0])
     stamp = _stamp(path) if path is not None else None
-    if stamp is None:
+    if path is None or stamp is None:
         return None
-    return f"{distribution}|{version}|{value}|{stamp}"
+    return f"{distribution}|{version}|{value}|{stamp}|{_folder_stamp(path.parent)}"
 
 
 class ManifestCache:
@@ -90,7 +107,13 @@ class ManifestCache:
                 pass
 
     def get(self, key: str | None) -> dict[str, Any] | None:
-        return self._entries.get(key) if key is not None else None
+        """The stored ``{"fields": {...}, "warning": ...}`` of ``key``; anything malformed is a miss."""
+        hit = self._entries.get(key) if key is not None else None
+        if not isinstance(hit, dict) or not isinstance(hit.get("fields"), dict):
+            return None
+        if hit["fields"].get("name") is None or not isinstance(hit.get("warning"), (str, type(None))):
+            return None
+        return hit
 
     def put(self, key: str | None, value: dict[str, Any]) -> None:
         if key is not None and self.path is not None:

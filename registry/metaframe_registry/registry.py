@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fnmatch
 import threading
+import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pluggy
 
 from . import hookspecs
-from .discovery import MODALITY_GROUP, PluginRecord, discover_modalities, discover_plugins
+from .discovery import MODALITY_GROUP, PluginRecord, discover_modalities, discover_plugins, one_line
 from .errors import (
     DuplicateModalityError,
     DuplicateRegistrationError,
@@ -28,6 +28,7 @@ from .errors import (
     UnknownHeadError,
     UnknownModalityError,
 )
+from .names import matching
 from .resolve import resolve
 
 if TYPE_CHECKING:
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
 
 # What each hook registers, by registration kind.
 HOOKS: dict[str, str] = {"head": "metaframe_register_heads", "encoder": "metaframe_register_encoders"}
-
-
-def matching(names: list[str], pattern: str | None) -> list[str]:
-    """``names`` filtered by an fnmatch ``pattern`` (``"*image*"``, ``"im*"``); None keeps all."""
-    return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
 @dataclass(frozen=True)
@@ -96,6 +92,7 @@ class Registry:
         self._plugins: list[PluginRecord] | None = None
         self._extra_modalities: list[PluginRecord] = []
         self._tables: dict[str, _Table] = {}
+        self._runtime_failures: list[str] = []
 
     # -- plugins (hook implementations) ---------------------------------------------------
     def plugin_records(self) -> list[PluginRecord]:
@@ -105,36 +102,58 @@ class Registry:
                 found = discover_plugins(self._env) if self._use_entry_points else []
                 self._plugins = []
                 for rec in found:
-                    if rec.status == "ok":
+                    if rec.loaded:
+                        warning = hook_warning(rec.plugin)
                         error = self._add_plugin(rec.plugin, plugin_id(rec))
                         if error:
                             rec = dataclasses.replace(rec, plugin=None, error=error)
+                        elif warning:
+                            rec = dataclasses.replace(rec, warning=warning)
                     self._plugins.append(rec)
             return list(self._plugins)
 
     def register_plugin(self, plugin: Any, name: str | None = None) -> None:
         """Register an object or module holding ``@hookimpl`` functions (used by tests and apps)."""
         self.plugin_records()
-        error = self._add_plugin(plugin, name or getattr(plugin, "__name__", repr(plugin)))
+        label = name or getattr(plugin, "__name__", repr(plugin))
+        unknown = unknown_hooks(plugin)
+        if unknown:  # asked for explicitly: refuse at once rather than warn
+            raise PluginLoadError(f"plugin {label!r}: {hook_warning(plugin)}")
+        error = self._add_plugin(plugin, label)
         if error:
             raise PluginLoadError(error)
         with self._lock:
             self._tables.clear()
+            self._runtime_failures.clear()
             self._modalities = None
 
     def failed_plugins(self) -> list[str]:
-        """``provider: error`` of each ``metaframe.plugins`` entry point that did not load."""
-        return [f"{r.provider()}: {r.error}" for r in self.plugin_records() if r.error is not None]
+        """``provider: problem`` of each ``metaframe.plugins`` entry point that failed or warned.
+
+        Unknown-head and unknown-encoder errors show these: a plugin that did not load, whose
+        hook raised, or whose hook name is misspelt may be where the missing name comes from.
+        """
+        self._collect("head"), self._collect("encoder")  # a hook that raises is a failure too
+        problems = [f"{r.provider()}: {r.error or r.warning}" for r in self.plugin_records() if r.status != "ok"]
+        return problems + list(self._runtime_failures)
 
     def _add_plugin(self, plugin: Any, name: str) -> str | None:
-        unknown = unknown_hooks(plugin)
-        if unknown:
-            return f"unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(hookspecs.HOOK_NAMES)}"
         try:
             self._pm.register(plugin, name=name)
-        except Exception as exc:  # noqa: BLE001
-            return f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a bad hook signature, a duplicate plugin name
+            return one_line(exc)
         return None
+
+    def _hook_failed(self, plugin_name: str, hook: str, exc: BaseException) -> None:
+        """Mark the entry point whose ``hook`` raised as failed (its other registrations stay)."""
+        error = f"{hook} raised {one_line(exc)}"
+        with self._lock:
+            for i, rec in enumerate(self._plugins or []):
+                if plugin_id(rec) == plugin_name:
+                    if rec.error is None:
+                        self._plugins[i] = dataclasses.replace(rec, error=error, traceback=traceback.format_exc())
+                    return
+            self._runtime_failures.append(f"{plugin_name}: {error}")
 
     def _collect(self, kind: str) -> _Table:
         with self._lock:
@@ -147,9 +166,15 @@ class Registry:
                     def register(
                         name: str, factory: str | Callable[..., Any], description: str = "", *, _p: str = impl.plugin_name
                     ) -> None:
+                        problem = registration_problem(kind, name, factory)
+                        if problem:
+                            raise ValueError(problem)
                         table.add(Registration(kind, name, factory, description, _p))
 
-                    impl.function(register)
+                    try:
+                        impl.function(register)
+                    except Exception as exc:  # noqa: BLE001 - one broken hook never hides the others
+                        self._hook_failed(impl.plugin_name, HOOKS[kind], exc)
                 self._tables[kind] = table
             return self._tables[kind]
 
@@ -208,6 +233,20 @@ class Registry:
         return record.manifest
 
 
+def registration_problem(kind: str, name: Any, factory: Any) -> str | None:
+    """Why ``register(name, factory)`` is refused, or None: a name string, a reference or callable."""
+    from .resolve import is_reference
+
+    if not isinstance(name, str) or not name.strip():
+        return f"register({name!r}, ...): a {kind} name must be a non-empty string"
+    if isinstance(factory, str):
+        if not is_reference(factory):
+            return f"{kind} {name!r}: factory {factory!r} is not a 'module:attr' reference"
+    elif not callable(factory):
+        return f"{kind} {name!r}: factory is a {type(factory).__name__}, expected a 'module:attr' string or a callable"
+    return None
+
+
 def plugin_id(record: PluginRecord) -> str:
     """The name a ``metaframe.plugins`` entry point is registered under (and Registration.provider)."""
     return f"{record.distribution}:{record.name}"
@@ -225,6 +264,29 @@ def unknown_hooks(plugin: Any) -> list[str]:
 def implemented_hooks(plugin: Any) -> list[str]:
     """The known hooks ``plugin`` implements."""
     return [name for name in hookspecs.HOOK_NAMES if callable(getattr(plugin, name, None))]
+
+
+def hook_warning(plugin: Any) -> str | None:
+    """One line when ``plugin`` has ``metaframe_*`` functions that are no hook, or no hook at all.
+
+    Such a plugin still loads (its known hooks are called) but registers less than its author
+    meant, so it is a warning with the closest known hook name, not a silent no-op.
+    """
+    import difflib
+
+    unknown = unknown_hooks(plugin)
+    hints = []
+    for attr in unknown:
+        close = difflib.get_close_matches(attr, hookspecs.HOOK_NAMES, n=1, cutoff=0.6)
+        hints.append(f"{attr}: did you mean {close[0]}?" if close else f"{attr} is not a hook")
+    known = ", ".join(hookspecs.HOOK_NAMES)
+    if not implemented_hooks(plugin):
+        if len(unknown) == 1 and hints[0].startswith(f"{unknown[0]}: did you mean"):
+            return f"implements no known hook; did you mean {hints[0].rpartition(' ')[2]} ({unknown[0]} is not a hook)"
+        return "implements no known hook" + (f" ({'; '.join(hints)})" if hints else "") + f"; known hooks: {known}"
+    if unknown:
+        return f"unknown hook(s) {'; '.join(hints)}; known hooks: {known}"
+    return None
 
 
 def _record_from_manifest(manifest: ModalityManifest | dict[str, Any], provider: str) -> PluginRecord:

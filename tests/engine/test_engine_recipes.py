@@ -120,6 +120,8 @@ def recipe_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", str(site))
     monkeypatch.delenv("METAFRAME_LOAD_PLUGINS", raising=False)
+    for module in [m for m in sys.modules if m.partition(".")[0] in ("mf_sonar", "mf_lidar")]:
+        monkeypatch.delitem(sys.modules, module)  # another test's mf_sonar (other recipe) must not be reused
     from metaframe_registry import reset_default_registry
 
     reset_default_registry()
