@@ -19,6 +19,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "check_reader_rejects_corrupt_file",
     "check_reader_rejects_empty_file",
     "check_tokenizer_moves_with_to",
+    "check_tokenizer_runs_on_cuda",
 )
 
 XfailSpec = dict  # {"check_name": "reason"} or {"modality": {"check_name": "reason"}}

@@ -28,12 +28,14 @@ class Check:
         from .outcomes import CheckSkipped
         from .subject import subject_for
 
+        subject = subject_for(modality)
         try:
-            CHECKS[self.name](subject_for(modality))
+            CHECKS[self.name](subject)
         except CheckSkipped as exc:
             import pytest
 
-            pytest.skip(str(exc))
+            # -ra groups skips by location, so the reason names the check and the modality
+            pytest.skip(f"{self.name} on {subject.name!r}: {exc}")
 
     def __repr__(self) -> str:
         return self.name

@@ -8,19 +8,20 @@ Torch-free itself: it runs inside the CLI.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from metaframe_registry import MODALITY_GROUP, ModalityManifest, discover_modalities
+from pydantic import ValidationError
+
+from metaframe_registry import MODALITY_GROUP, ModalityManifest, discover_modalities, is_modality_name
 from metaframe_registry.discovery import normalize_distribution
-from metaframe_registry.manifest import NAME_PATTERN
+from metaframe_registry.problems import describe_validation_error
 from metaframe_registry.resolve import is_reference
+
+from .probe import probe_entry_point
 
 Level = Literal["ok", "warn", "FAIL"]
 
@@ -54,59 +55,6 @@ class Validation:
         verdict = "valid" if self.ok else "INVALID"
         lines.append(f"{verdict}: {errors} error(s), {warnings} warning(s)")
         return "\n".join(lines)
-
-
-# Runs in a fresh interpreter: load one entry point, report the manifest and whether torch came in.
-_PROBE = r"""
-import importlib, json, sys, traceback
-value, resolve_refs = sys.argv[1], sys.argv[2] == "1"
-out = {"error": None, "manifest": None, "torch": False, "references": {}}
-try:
-    module, _, attr = value.partition(":")
-    obj = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    if callable(obj) and not hasattr(obj, "model_dump"):
-        obj = obj()
-    out["torch"] = "torch" in sys.modules
-    if isinstance(obj, dict):
-        out["manifest"] = obj
-    elif hasattr(obj, "model_dump"):
-        out["manifest"] = obj.model_dump(mode="json")
-    else:
-        out["error"] = f"entry point returned {type(obj).__name__}, expected a ModalityManifest"
-except Exception as exc:
-    out["error"] = f"{type(exc).__name__}: {exc}"
-if resolve_refs and out["manifest"]:
-    from metaframe_registry import resolve
-    for key in ("tokenizer", "reader", "collate", "dataset", "examples"):
-        ref = out["manifest"].get(key)
-        if not ref:
-            continue
-        try:
-            target = resolve(ref)
-            out["references"][key] = None if callable(target) else f"{ref} is a {type(target).__name__}, not callable"
-        except Exception as exc:
-            out["references"][key] = " ".join(str(exc).split())
-print("METAFRAME-PROBE " + json.dumps(out))
-"""
-
-
-def _probe(value: str, extra_path: Path | None, imports: bool) -> dict[str, Any]:
-    paths = ([str(extra_path)] if extra_path is not None else []) + [p for p in sys.path if p]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, value, "1" if imports else "0"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("METAFRAME-PROBE "):
-            return json.loads(line.removeprefix("METAFRAME-PROBE "))
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"error": f"the probe interpreter failed: {tail}", "manifest": None, "torch": False, "references": {}}
 
 
 def _read_pyproject(folder: Path, report: Validation) -> dict[str, Any] | None:
@@ -203,30 +151,27 @@ def validate_plugin(target: str | os.PathLike[str], imports: bool = False) -> Va
 def _validate_entry(
     report: Validation, name: str, value: str, dist: str | None, extra: Path | None, imports: bool, others: dict
 ) -> None:
-    import re
-
     label = f"{name} = {value}"
-    if not re.match(NAME_PATTERN, name):
+    if not is_modality_name(name):
         report.add("FAIL", f"entry point {label}: name must be lower case letters, digits and '_' (e.g. 'point_cloud')")
     if not is_reference(value):
         report.add("FAIL", f"entry point {label}: value must be 'module:attr', e.g. 'metaframe_{name}:manifest'")
         return
-    probe = _probe(value, extra, imports)
+    probe = probe_entry_point(value, extra_path=extra, resolve_references=imports)
     if probe["error"]:
         report.add("FAIL", f"entry point {label}: {probe['error']}")
         return
     report.add("ok", f"entry point {label} loads")
     try:
         manifest = ModalityManifest.model_validate(probe["manifest"])
-    except Exception as exc:  # noqa: BLE001 - pydantic's message names each field
-        problems = getattr(exc, "errors", lambda: [])()
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in problems) or str(exc)
+    except ValidationError as exc:  # one line per field, with a did-you-mean for unknown ones
+        detail = "; ".join(describe_validation_error(exc, ModalityManifest))
         report.add("FAIL", f"{name}: manifest does not validate: {detail}")
         return
     report.add("ok", f"{name}: manifest validates (schema_version {manifest.schema_version})")
     if manifest.name != name:
         report.add("FAIL", f"{name}: entry point name and manifest name {manifest.name!r} differ; they must agree")
-    if probe["torch"]:
+    if "torch" in probe["heavy"]:
         report.add("FAIL", f"{name}: the entry module imports torch; keep it to metaframe_registry and name code by strings")
     else:
         report.add("ok", f"{name}: the entry module imports without torch")

@@ -1,37 +1,47 @@
-"""The conformance kit over every installed modality: a new plugin is checked the moment it is installed;
-and `metaframe validate` (static checks) over every plugin folder in plugins/.
+"""One place for conformance: each plugin runs the kit in its own tests
+(``plugins/<name>/tests/test_<name>_conformance.py``, shaped like the template's), and this
+file makes sure none is missing; plus `metaframe validate` (static checks) over every plugin
+folder in plugins/.
 
-Known failures are declared here with their reason (strict: when a plugin is fixed, its entry
-must go). Test ids read ``test_installed_modality_conforms[<modality>-<check>]``.
+Known failures are declared in the plugin's own conformance file, with their reason.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from metaframe.testing import parametrize_with_checks
 from metaframe.testing.parametrize import installed_modalities
 from metaframe.testing.validation import validate_plugin
 
-KNOWN_FAILURES: dict[str, dict[str, str]] = {}
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+BUILT_IN = sorted(p.parent for p in PLUGINS.glob("*/pyproject.toml"))
 
 
-@parametrize_with_checks(xfail=KNOWN_FAILURES)
-def test_installed_modality_conforms(modality, check):
-    check(modality)
-
-
-def test_the_reference_plugin_is_among_the_checked_modalities():
-    # guards against an empty parametrisation silently checking nothing
-    assert "image" in installed_modalities()
-
-
-BUILT_IN = sorted(p.parent for p in (Path(__file__).resolve().parents[2] / "plugins").glob("*/pyproject.toml"))
+def test_built_in_plugins_are_found():
+    # guards the glob: a moved plugins/ folder would silently check nothing
+    assert len(BUILT_IN) >= 12 and PLUGINS / "image" in BUILT_IN
 
 
 @pytest.mark.parametrize("folder", BUILT_IN, ids=[p.name for p in BUILT_IN])
 def test_built_in_plugin_folder_validates(folder):
     report = validate_plugin(folder)
     assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("folder", BUILT_IN, ids=[p.name for p in BUILT_IN])
+def test_built_in_plugin_runs_the_kit_in_its_own_tests(folder):
+    name = folder.name
+    path = folder / "tests" / f"test_{name}_conformance.py"
+    assert path.is_file(), (
+        f"{path} is missing: every plugin runs the conformance kit in its own tests; copy "
+        "metaframe/templates/plugin/tests/test_{{name}}_conformance.py.tmpl with {{name}} = " + repr(name)
+    )
+    text = path.read_text(encoding="utf-8")
+    call = re.search(r"@parametrize_with_checks\(\s*\[\s*['\"](\w+)['\"]\s*\]", text)
+    assert call is not None, f"{path}: no @parametrize_with_checks([{name!r}], ...) decorator"
+    assert call.group(1) == name, f"{path}: runs the kit on {call.group(1)!r}, expected {name!r}"
+    assert re.search(r"^def test_\w+\(modality, check\)", text, re.M), f"{path}: no test_...(modality, check) function"
+    assert name in installed_modalities(), f"{name!r} is not an installed modality; pip install -e {folder}"

@@ -79,6 +79,20 @@ def test_validate_names_the_bad_manifest_field_and_the_missing_reference(tmp_pat
     assert "tokenizer metaframe_broken.tokenizer:Missing module 'metaframe_broken.tokenizer' has no attribute" in result.stdout
 
 
+def test_validate_gives_a_misspelt_manifest_field_one_line_with_a_did_you_mean(tmp_path):
+    write_plugin("typo", tmp_path / "typo")
+    entry = tmp_path / "typo" / "metaframe_typo" / "__init__.py"
+    entry.write_text(entry.read_text().replace('extensions=[".npy"]', 'extentions=[".npy"]'))
+    result = run([*METAFRAME, "validate", str(tmp_path / "typo")], cwd=tmp_path)
+    assert result.returncode == 1
+    fails = [line for line in result.stdout.splitlines() if "FAIL" in line]
+    assert fails == [
+        "  FAIL  entry point typo = metaframe_typo:manifest: the manifest does not validate: "
+        "extentions: unknown field; did you mean 'extensions'?"
+    ], result.stdout
+    assert "pydantic.dev" not in result.stdout
+
+
 def test_new_plugin_refuses_a_bad_name_and_a_non_empty_folder(tmp_path):
     bad = run([*METAFRAME, "new-plugin", "Point-Cloud"], cwd=tmp_path)
     assert bad.returncode == 1 and "'Point-Cloud' is not valid" in bad.stderr
