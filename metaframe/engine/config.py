@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,13 +43,13 @@ class EncoderConfig(_Strict):
     )
     options: dict[str, Any] = Field(default_factory=dict, description="extra options for the backend's factory")
     timm: str | None = Field(None, description="a timm model name (shorthand for name: timm)")
-    preset: str = "tiny"
+    preset: str = Field("tiny", description="random-weight shape when no checkpoint: tiny, small, base, large (metaframe.encoder_presets)")
     checkpoint: str | None = Field(
         None, description="encoder weights: official .pth, metaframe safetensors, CTranslate2 Whisper model.bin, a timm file"
     )
-    seed: int = 0
+    seed: int = Field(0, description="seed of the random encoder weights (preset shapes)")
     embed_dim: int | None = Field(None, gt=0, description="custom shape instead of a preset (with depth, num_heads)")
-    depth: int | None = Field(None, gt=0)
+    depth: int | None = Field(None, gt=0, description="number of transformer blocks (custom shape, with embed_dim, num_heads)")
     num_heads: int | None = Field(None, gt=0, description="attention heads (with a custom shape, or for a checkpoint)")
     activation_checkpointing: bool = Field(False, description="recompute encoder activations in backward (less memory)")
 
@@ -118,11 +118,11 @@ def encoder_config_from_spec(spec: str | None, preset: str = "tiny", seed: int =
 class HeadConfig(_Strict):
     """One head and the target it learns."""
 
-    kind: str = "classification"
+    kind: str = Field("classification", description="registered head: classification, regression, or a plugin's (metaframe list-modalities shows heads)")
     target: str = Field("label", description="target name: 'label' for folders / datasets, else a manifest column")
     task: Task | None = Field(None, description="classification or regression (default: from kind)")
     options: dict[str, Any] = Field(default_factory=dict, description="extra options for the head factory")
-    loss_weight: float = Field(1.0, gt=0)
+    loss_weight: float = Field(1.0, gt=0, description="weight of this head's loss in the sum over heads")
 
     @property
     def resolved_task(self) -> Task:
@@ -140,9 +140,11 @@ class DataConfig(_Strict):
 
     train: str | None = Field(None, description="training source (or pass samples to metaframe.train(train_data=...))")
     val: str | None = Field(None, description="separate validation source (else split off val_fraction)")
-    val_fraction: float = Field(0.2, ge=0, lt=1)
-    split_seed: int = 0
-    format: Literal["auto", "folders", "manifest", "dataset"] = "auto"
+    val_fraction: float = Field(0.2, ge=0, lt=1, description="share of train held out for validation when val is not given")
+    split_seed: int = Field(0, description="seed of the train / validation split")
+    format: Literal["auto", "folders", "manifest", "dataset"] = Field(
+        "auto", description="how train / val are read; auto: a folder, a .csv / .jsonl manifest, else the plugin's dataset"
+    )
     path_column: str = Field("path", description="manifest column with the sample's path or value (one modality)")
     target_column: str | None = Field(None, description="manifest column with the target (default: the head's target)")
     dataset_options: dict[str, Any] = Field(default_factory=dict, description="options for Modality.dataset")
@@ -152,19 +154,19 @@ class DataConfig(_Strict):
 class OptimizerConfig(_Strict):
     """AdamW; weight decay on matrices only."""
 
-    name: Literal["adamw"] = "adamw"
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.05, ge=0)
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = Field(1e-8, gt=0)
+    name: Literal["adamw"] = Field("adamw", description="optimizer (AdamW over tokenizers and heads; the encoder is frozen)")
+    lr: float = Field(1e-3, gt=0, description="peak learning rate")
+    weight_decay: float = Field(0.05, ge=0, description="decoupled weight decay, on weight matrices only")
+    betas: tuple[float, float] = Field((0.9, 0.999), description="AdamW moment coefficients")
+    eps: float = Field(1e-8, gt=0, description="AdamW denominator epsilon")
 
 
 class ScheduleConfig(_Strict):
     """Linear warm-up, then cosine decay to ``min_lr_ratio * lr``."""
 
-    name: Literal["cosine", "constant"] = "cosine"
-    warmup_steps: int = Field(0, ge=0)
-    min_lr_ratio: float = Field(0.0, ge=0, le=1)
+    name: Literal["cosine", "constant"] = Field("cosine", description="learning-rate schedule after warm-up")
+    warmup_steps: int = Field(0, ge=0, description="optimizer steps of linear warm-up from 0 to lr")
+    min_lr_ratio: float = Field(0.0, ge=0, le=1, description="cosine decays to min_lr_ratio * lr")
 
 
 class TrainConfig(_Strict):
@@ -172,26 +174,28 @@ class TrainConfig(_Strict):
     ``reader`` is shorthand for ``modalities: {NAME: {tokenizer: …, reader: …}}``; ``head: {…}``
     for ``heads: {target_name: {…}}``."""
 
-    modalities: dict[str, ModalityConfig] = Field(min_length=1)
+    modalities: dict[str, ModalityConfig] = Field(min_length=1, description="one entry per modality NAME (or modality: NAME)")
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
-    heads: dict[str, HeadConfig] = Field(default_factory=lambda: {"label": HeadConfig()})
+    heads: dict[str, HeadConfig] = Field(
+        default_factory=lambda: {"label": HeadConfig()}, description="one head per target NAME (or head: {...}); default one classification head"
+    )
     data: DataConfig
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    epochs: int = Field(10, gt=0)
+    epochs: int = Field(10, gt=0, description="passes over the training data")
     max_steps: int | None = Field(None, gt=0, description="stop after this many optimiser steps")
     batch_size: int = Field(32, gt=0, description="global batch size (split across processes)")
     grad_clip: float | None = Field(1.0, gt=0, description="max gradient norm; null = no clipping")
-    seed: int = 0
+    seed: int = Field(0, description="seed of tokenizer / head init, shuffling and augmentation")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps")
-    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    mixed_precision: Literal["no", "bf16", "fp16"] = Field("no", description="autocast dtype (bf16 is slower than float32 on most CPUs)")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     log_every: int = Field(10, gt=0, description="write a training-loss line to metrics.jsonl every N steps")
     checkpoint_every: int | None = Field(None, gt=0, description="also checkpoint every N steps (default: each epoch)")
     monitor: Literal["val_loss", "val_accuracy"] | None = Field(
         None, description="what picks the best checkpoint (default: val_accuracy if classifying, else val_loss)"
     )
-    output_dir: str = "runs/run"
+    output_dir: str = Field("runs/run", description="run directory: config, checkpoints, metrics.jsonl")
 
     @model_validator(mode="before")
     @classmethod
@@ -337,7 +341,8 @@ def config_to_dict(config: TrainConfig) -> dict[str, Any]:
 
 
 def field_lines(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
-    """``name  description`` for every config field, nested sections as ``section.field`` (for --help)."""
+    """``name: description; one of … (default …)`` for every config field, nested sections as
+    ``section.field`` and per-name mappings as ``section.NAME.field`` (for --help and docs/config.md)."""
     lines = []
     for name, info in model.model_fields.items():
         kind = info.annotation
@@ -345,5 +350,14 @@ def field_lines(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[
             lines += field_lines(kind, f"{prefix}{name}.")
             continue
         default = "required" if info.is_required() else f"default {info.get_default(call_default_factory=True)!r}"
-        lines.append(f"  {prefix}{name}: {info.description or ''} ({default})".replace(":  (", ": ("))
+        text = info.description or ""
+        if get_origin(kind) is Literal:
+            text += ("; " if text else "") + "one of " + " | ".join(str(v) for v in get_args(kind))
+        lines.append(f"  {prefix}{name}: {text} ({default})".replace(":  (", ": ("))
+        if get_origin(kind) is dict and isinstance(get_args(kind)[1], type) and issubclass(get_args(kind)[1], BaseModel):
+            lines += field_lines(get_args(kind)[1], f"{prefix}{name}.NAME.")
     return lines
+
+
+if __name__ == "__main__":  # the field block of docs/config.md
+    print("\n".join(line.strip() for line in field_lines()))

@@ -2,6 +2,9 @@
 
 - every ```python block of docs/**/*.md and README.md runs (a page's blocks in order, in one
   namespace, in a temporary working directory); ```python no-run marks a block that must not;
+- a block whose info string holds ``file=PATH`` is a whole file (the tutorial's plugin files):
+  it starts with the comment ``file: PATH`` and uses no name it does not import or define, so it
+  works copied into its own file (tests/kit/test_kit_tutorial.py installs them);
 - the hook and manifest reference names every hook and every manifest field;
 - the CLI reference has a section per sub-command;
 - each modality page belongs to a plugin in plugins/, and each plugin has a page;
@@ -11,7 +14,9 @@
 from __future__ import annotations
 
 import argparse
+import builtins
 import re
+import symtable
 from pathlib import Path
 
 import pytest
@@ -36,6 +41,68 @@ def python_blocks(page: Path) -> list[tuple[int, str]]:
 
 
 RUNNABLE = [p for p in PAGES if python_blocks(p)]
+MODULE_NAMES = {"__name__", "__file__", "__doc__", "__spec__", "__package__", "__loader__", "__builtins__"}
+
+
+def file_blocks(page: Path) -> dict[str, tuple[int, str, str]]:
+    """PATH -> (line number, language, content) of each block whose info string holds ``file=PATH``."""
+    text = page.read_text(encoding="utf-8")
+    files: dict[str, tuple[int, str, str]] = {}
+    for match in FENCE.finditer(text):
+        info = match.group(1).strip().split()
+        for word in info:
+            if word.startswith("file="):
+                path = word[len("file="):]
+                line = text.count("\n", 0, match.start()) + 2
+                assert path not in files, f"{page.name}:{line}: a second block for file {path}"
+                files[path] = (line, info[0] if info else "", match.group(2))
+    return files
+
+
+def undefined_globals(code: str, filename: str = "<block>") -> list[str]:
+    """Names a module's code reads but never imports, defines or gets from builtins (sorted).
+
+    The page runs its blocks in one namespace, so a file block that forgets ``import numpy as
+    np`` still runs there; copied into its own file it fails. This finds that without running it.
+    """
+    top = symtable.symtable(code, filename, "exec")
+    defined = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    known = defined | set(dir(builtins)) | MODULE_NAMES
+    missing: set[str] = set()
+
+    def visit(table: symtable.SymbolTable) -> None:
+        for sym in table.get_symbols():
+            if sym.is_referenced() and (table is top or sym.is_global()) and sym.get_name() not in known:
+                missing.add(sym.get_name())
+        for child in table.get_children():
+            visit(child)
+
+    visit(top)
+    return sorted(missing)
+
+
+FILE_PAGES = [p for p in PAGES if file_blocks(p)]
+
+
+def test_the_undefined_name_finder_finds_a_missing_import():
+    # guards the checker below: it must see a name used inside a function and never imported
+    code = "from pathlib import Path\n\n\ndef write(d: Path):\n    return [np.zeros(1) for _ in range(2)], len(d.name)\n"
+    assert undefined_globals(code) == ["np"]
+    assert undefined_globals("import numpy as np\n" + code) == []
+
+
+@pytest.mark.parametrize("page", FILE_PAGES, ids=[str(p.relative_to(ROOT)) for p in FILE_PAGES])
+def test_file_blocks_name_their_path_and_stand_alone(page):
+    problems = []
+    for path, (line, language, code) in file_blocks(page).items():
+        first = code.splitlines()[0] if code.strip() else ""
+        if f"file: {path}" not in first:
+            problems.append(f"{page.name}:{line}: block for {path} must start with the comment 'file: {path}', found {first!r}")
+        if language == "python":
+            missing = undefined_globals(code, f"{page.name}:{line}:{path}")
+            if missing:
+                problems.append(f"{page.name}:{line}: {path} uses {', '.join(missing)} without importing or defining it")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("page", RUNNABLE, ids=[str(p.relative_to(ROOT)) for p in RUNNABLE])
