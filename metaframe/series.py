@@ -54,3 +54,18 @@ class SeriesBatch(Movable):
         if index < len(self.sources) and self.sources[index]:
             return str(self.sources[index])
         return f"<batch item {index}>"
+
+    def check_channels(self, in_channels: int) -> None:
+        """Refuse series whose channel count is not the tokenizer's: a ``ReadError`` naming the
+        batch's first file when the batch knows its files (a ``ReadError`` is a ``ValueError``)."""
+        found = self.values.shape[-1]
+        if found == in_channels:
+            return
+        problem = f"series have {found} channels, this tokenizer was built with in_channels={in_channels}"
+        named = [s for s in self.sources if s]
+        if not named:
+            raise ValueError(problem)
+        from metaframe_registry import ReadError
+
+        more = f" (and {len(self.sources) - 1} more in the batch)" if len(self.sources) > 1 else ""
+        raise ReadError(named[0], problem + more)

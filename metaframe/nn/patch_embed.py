@@ -59,7 +59,8 @@ class PatchEmbed2d(nn.Module):
     def forward(self, images: torch.Tensor) -> TokenBatch:
         if images.dim() != 4 or images.shape[1] != self.in_channels:
             raise ValueError(
-                f"expected images [batch, {self.in_channels}, height, width], got {tuple(images.shape)}"
+                f"expected images [batch, {self.in_channels}, height, width], got {tuple(images.shape)}: read with "
+                f"channels={self.in_channels}, or build the tokenizer with in_channels= the images' channel count"
             )
         h, w = images.shape[-2:]
         if h < self.patch_size or w < self.patch_size:

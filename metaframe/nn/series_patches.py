@@ -66,10 +66,7 @@ class SeriesPatchTokenizer(nn.Module):
         if not isinstance(batch, SeriesBatch):
             raise TypeError(f"expected a metaframe.series.SeriesBatch, got {type(batch).__name__}")
         values = batch.values
-        if values.shape[-1] != self.in_channels:
-            raise ValueError(
-                f"series have {values.shape[-1]} channels, this tokenizer was built with in_channels={self.in_channels}"
-            )
+        batch.check_channels(self.in_channels)
         check_min_length(batch.lengths, self.patch_len, batch.sources, self.short_hint)
         extras: dict[str, torch.Tensor] = {keys.LENGTHS: batch.lengths}
         if self.revin is not None:

@@ -7,7 +7,15 @@ See docs/building-blocks.md for which plugins use what.
 from metaframe.ops.bit_depth import scale_to_unit
 from metaframe.ops.arrays import load_npy
 from metaframe.ops.files import require_file
+from metaframe.ops.guards import check_declared_size
+from metaframe.ops.guards import check_limit
+from metaframe.ops.guards import finite_or_raise
+from metaframe.ops.guards import read_text
+from metaframe.ops.guards import FLOAT32_MAX
+from metaframe.ops.guards import SQUARE_SAFE
+from metaframe.ops.guards import within_or_raise
 from metaframe.ops.image_files import IMAGE_EXTENSIONS
+from metaframe.ops.image_files import MAX_IMAGE_PIXELS
 from metaframe.ops.image_files import TIFF_SUFFIXES
 from metaframe.ops.image_files import load_image_array
 from metaframe.ops.image_files import load_pillow_array
@@ -30,6 +38,7 @@ from metaframe.ops.tables import require_columns
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_IMAGE_PIXELS",
     "NORMALIZATION_STATS",
     "TIFF_SUFFIXES",
     "apply_normalization",
@@ -52,4 +61,11 @@ __all__ = [
     "load_table",
     "numeric_column",
     "require_columns",
+    "check_declared_size",
+    "check_limit",
+    "finite_or_raise",
+    "read_text",
+    "FLOAT32_MAX",
+    "SQUARE_SAFE",
+    "within_or_raise",
 ]

@@ -139,10 +139,20 @@ def prepare_image(
 ) -> "torch.Tensor":
     """The steps after decoding, in one order for every image reader: channels → resize → normalise.
 
-    An image without pixels is a ``ReadError`` naming ``source``.
+    An image without pixels, or with NaN / infinite pixels (an array or tensor given in memory, a
+    float TIFF), is a ``ReadError`` naming ``source``: they would become NaN tokens.
     """
+    import torch
+
+    named = source if source is not None else image
     if image.numel() == 0:
-        raise ReadError(source if source is not None else image, "image has no pixels")
+        raise ReadError(named, "image has no pixels")
+    if image.is_floating_point() and not bool(torch.isfinite(image).all()):
+        nan, inf = int(torch.isnan(image).sum()), int(torch.isinf(image).sum())
+        first = tuple(int(i) for i in (~torch.isfinite(image)).nonzero()[0])
+        raise ReadError(
+            named, f"image holds {nan} NaN and {inf} infinite pixel value(s), first at [C, H, W] index {first}"
+        )
     image = set_channels(image, channels, source)
     image = resize_image(image, size)
     return apply_normalization(image, normalize, source)

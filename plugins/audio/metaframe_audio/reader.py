@@ -22,11 +22,23 @@ from metaframe_registry import ReadError
 from .resample import mix_channels, resample
 from .samples import AudioClip
 
+MAX_AMPLITUDE = 1e6  # float samples beyond this are corrupt, not loud (nominal range ±1)
 ARRAY_KEYS = ("array", "waveform", "audio")
 RATE_KEYS = ("sampling_rate", "sample_rate", "sr")
 
 
-def _decode(source: Any) -> tuple[np.ndarray, int]:
+def check_duration(samples: int, rate: int, max_seconds: float | None, source: Any) -> None:
+    """Refuse audio longer than ``max_seconds``: a 1 Hz header (or a tiny in-memory rate) would
+    otherwise be resampled to gigabytes. Checked on the declared length, before decoding."""
+    if max_seconds is not None and samples > max_seconds * rate:
+        raise ReadError(
+            source,
+            f"holds {samples} samples at {rate} Hz = {samples / rate:.6g} s, longer than max_seconds={max_seconds:g} "
+            "(a wrong sample rate in the header, or raise max_seconds / cut the file)",
+        )
+
+
+def _decode(source: Any, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """A file path, bytes or a binary file object → float32 ``[channels, time]`` and its rate."""
     import soundfile as sf
 
@@ -35,13 +47,21 @@ def _decode(source: Any) -> tuple[np.ndarray, int]:
     else:
         target = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
-        data, rate = sf.read(target, dtype="float32", always_2d=True)
-    except (sf.SoundFileError, RuntimeError, TypeError) as exc:
+        with sf.SoundFile(target) as f:
+            rate = int(f.samplerate)
+            if rate <= 0:
+                raise ReadError(source, f"header declares a sample rate of {rate} Hz")
+            if f.frames > 0:  # declared length (0 or unknown for some streams)
+                check_duration(int(f.frames), rate, max_seconds, source)
+            data = f.read(dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError, TypeError, ValueError, OSError, MemoryError) as exc:
+        if isinstance(exc, ReadError):
+            raise
         detail = str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
         raise ReadError(
             source, f"not an audio file libsndfile can decode (WAV, FLAC, OGG, MP3, AIFF, ...): {detail}"
         ) from exc
-    return np.ascontiguousarray(data.T), int(rate)
+    return np.ascontiguousarray(data.T), rate
 
 
 def _as_float_array(array: Any, source: Any) -> np.ndarray:
@@ -70,10 +90,10 @@ def _rate(value: Any, source: Any) -> int:
     return int(rate)
 
 
-def _unpack(source: Any) -> tuple[np.ndarray, int]:
+def _unpack(source: Any, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Any accepted input → float32 ``[channels, time]`` and its sample rate."""
     if isinstance(source, (str, os.PathLike, bytes, bytearray)) or hasattr(source, "read"):
-        return _decode(source)
+        return _decode(source, max_seconds)
     if isinstance(source, AudioClip):
         array, rate = source.waveform, source.sample_rate
     elif isinstance(source, (tuple, list)) and len(source) == 2 and not np.isscalar(source[0]):
@@ -126,14 +146,18 @@ def read_audio(
     min_frames: int = 16,
     frame_length: float = 25.0,
     frame_shift: float = 10.0,
+    max_seconds: float | None = 3600.0,
 ) -> AudioClip:
     """One mono clip at ``sample_rate`` Hz (None: keep the source's rate).
 
     ``channel``: None averages all channels, an index picks one. ``min_frames``: the shortest clip
     accepted, in filterbank frames of ``frame_length`` ms every ``frame_shift`` ms (16 frames = one
     16×16 patch, 0.175 s at the defaults); set these to the tokenizer's values if you change them.
+    ``max_seconds``: longer audio is a ``ReadError`` (None: no limit), checked before decoding
+    and resampling, so a header or an in-memory rate of 1 Hz cannot expand to gigabytes.
     """
-    audio, rate = _unpack(source)
+    audio, rate = _unpack(source, max_seconds)
+    check_duration(audio.shape[-1], rate, max_seconds, source)
     if audio.shape[1] == 0 or audio.shape[0] == 0:
         raise ReadError(source, "contains no audio samples")
     finite = np.isfinite(audio)
@@ -144,6 +168,13 @@ def read_audio(
         raise ReadError(
             source,
             f"contains {nan} NaN and {inf} infinite value(s) (first at channel {bad[0]}, sample {bad[1]})",
+        )
+    peak = float(np.abs(audio).max())
+    if peak > MAX_AMPLITUDE:
+        raise ReadError(
+            source,
+            f"holds a sample of magnitude {peak:.3g}, beyond {MAX_AMPLITUDE:g} (audio is nominally within ±1; "
+            "the filterbank's power would overflow float32): a corrupt float file or unscaled data",
         )
     mono = mix_channels(audio, channel, source)
     out_rate = rate if sample_rate is None else _rate(sample_rate, "reader option sample_rate")

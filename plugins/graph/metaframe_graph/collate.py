@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
@@ -26,6 +26,7 @@ class GraphBatch(Movable):
     edge_categories: torch.Tensor
     edge_mask: torch.Tensor
     eigvecs: torch.Tensor | None
+    sources: list[str | None] = field(default_factory=list)  # each graph's file, for error messages
 
     @property
     def num_nodes(self) -> torch.Tensor:
@@ -69,4 +70,7 @@ def collate_graphs(samples: Sequence[Graph]) -> GraphBatch:
     if all(has_eig):
         _same_width(samples, "eigvecs")
         eigvecs, _ = _pad([g.eigvecs for g in samples])  # type: ignore[misc]
-    return GraphBatch(node_features, node_categories, node_mask, edge_index, edge_features, edge_categories, edge_mask, eigvecs)
+    return GraphBatch(
+        node_features, node_categories, node_mask, edge_index, edge_features, edge_categories, edge_mask, eigvecs,
+        [g.source for g in samples],
+    )

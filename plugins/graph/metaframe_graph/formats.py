@@ -15,9 +15,9 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Hashable
 
-from metaframe.ops import require_file
+from metaframe.ops import check_limit, read_text, require_file
 from metaframe_registry import ReadError
 
 from .graph import RawGraph
@@ -27,6 +27,8 @@ def _index(ids: list[Any], source: Any) -> dict[Any, int]:
     index: dict[Any, int] = {}
     for i, node in enumerate(ids):
         key = _key(node)
+        if not isinstance(key, Hashable):
+            raise ReadError(source, f"node {i} has id {node!r}; expected a text or integer id")
         if key in index:
             raise ReadError(source, f"node id {node!r} appears twice (nodes {index[key]} and {i})")
         index[key] = i
@@ -40,17 +42,17 @@ def _key(node: Any) -> Any:
 
 def _endpoint(index: dict[Any, int], node: Any, where: str, source: Any) -> int:
     key = _key(node)
-    if key not in index:
+    if not isinstance(key, Hashable) or key not in index:
         raise ReadError(source, f"{where} refers to node {node!r}, which is not among the {len(index)} nodes")
     return index[key]
 
 
-def from_mapping(data: Any, source: Any) -> RawGraph:
-    """The JSON layouts above, already parsed."""
+def from_mapping(data: Any, source: Any, max_nodes: int | None = None) -> RawGraph:
+    """The JSON layouts above, already parsed; ``max_nodes`` bounds a declared ``num_nodes``."""
     if not isinstance(data, dict):
         raise ReadError(source, f"expected a JSON object with 'nodes' and 'edges', found {type(data).__name__}")
     if "edge_index" in data:
-        return _from_arrays(data, source)
+        return _from_arrays(data, source, max_nodes)
     if "nodes" not in data:
         raise ReadError(source, f"JSON graph has no 'nodes' list (keys: {sorted(data)})")
     nodes = data["nodes"]
@@ -84,15 +86,27 @@ def from_mapping(data: Any, source: Any) -> RawGraph:
     return RawGraph(ids, attrs, pairs, edge_attrs, bool(data.get("directed", False)))
 
 
-def _from_arrays(data: dict[str, Any], source: Any) -> RawGraph:
+def _node_count(value: Any, source: Any) -> int:
+    """A declared ``num_nodes``: a whole number >= 0 (a bool, text or 2.5 is refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer() or value < 0:
+        raise ReadError(source, f"'num_nodes' is {value!r}, expected a whole number >= 0")
+    return int(value)
+
+
+def _from_arrays(data: dict[str, Any], source: Any, max_nodes: int | None = None) -> RawGraph:
     ei = data["edge_index"]
     if not (isinstance(ei, list) and len(ei) == 2 and all(isinstance(r, list) for r in ei) and len(ei[0]) == len(ei[1])):
         raise ReadError(source, "'edge_index' must be two lists of equal length [[sources...], [targets...]]")
     feats = data.get("node_features")
     n = data.get("num_nodes", len(feats) if isinstance(feats, list) else None)
     if n is None:
-        n = 1 + max([*ei[0], *ei[1]], default=-1)
-    n = int(n)
+        ends = [*ei[0], *ei[1]]
+        bad = next((v for v in ends if isinstance(v, bool) or not isinstance(v, int)), None)
+        if bad is not None:
+            raise ReadError(source, f"'edge_index' holds {bad!r}, expected node positions (integers)")
+        n = 1 + max(ends, default=-1)
+    n = _node_count(n, source)
+    check_limit(n, max_nodes, source, "nodes ('num_nodes')", "max_nodes")  # before any per-node allocation
     attrs: list[dict[str, Any]] = [{} for _ in range(n)]
     if isinstance(feats, list):
         if len(feats) != n:
@@ -120,14 +134,16 @@ def _from_arrays(data: dict[str, Any], source: Any) -> RawGraph:
     return RawGraph(list(range(n)), attrs, pairs, edge_attrs, bool(data.get("directed", False)))
 
 
-def load_json(path: Path) -> RawGraph:
+def load_json(path: Path, max_nodes: int | None = None) -> RawGraph:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_text(path, "a JSON graph"))
     except json.JSONDecodeError as exc:
         raise ReadError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
-    except UnicodeDecodeError as exc:
-        raise ReadError(path, f"not a UTF-8 text file ({exc.reason})") from exc
-    return from_mapping(data, path)
+    except RecursionError as exc:
+        raise ReadError(path, "JSON nested too deeply to be a graph") from exc
+    except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit conversion limit
+        raise ReadError(path, f"malformed JSON ({exc})") from exc
+    return from_mapping(data, path, max_nodes)
 
 
 def _rows(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
@@ -152,7 +168,7 @@ def _floats(values: list[str], path: Path, line: int) -> list[float]:
 def load_node_table(path: Path, categories: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     """CSV with a header; first column the node id, other columns features (``categories`` named ones are integers)."""
     require_file(path, what="a node table (CSV)")  # an option's file: Modality.read checks only the source
-    text = path.read_text()
+    text = read_text(path, "a node table (CSV)")
     if not text.strip():
         raise ReadError(path, "node table is empty")
     reader = csv.reader(io.StringIO(text))
@@ -188,7 +204,7 @@ def load_edgelist(path: Path, node_table: str | os.PathLike[str] | None, categor
     Without a table, ``<stem>.nodes.csv`` beside the edge list is used when it exists; else
     the nodes are the ids seen in the edges, in order of first appearance (no features).
     """
-    rows, lines = _rows(path, path.read_text())
+    rows, lines = _rows(path, read_text(path, "an edge list ('source target' per line)"))
     if node_table is None:
         sibling = path.with_name(path.stem + ".nodes.csv")
         node_table = sibling if sibling.exists() else None
@@ -242,10 +258,11 @@ def load_networkx_file(path: Path) -> RawGraph:
     return from_networkx(graph, path)
 
 
-def from_pyg(data: Any, source: Any) -> RawGraph:
+def from_pyg(data: Any, source: Any, max_nodes: int | None = None) -> RawGraph:
     """A torch_geometric ``Data`` (duck-typed: ``edge_index``, ``num_nodes``, optional ``x`` / ``edge_attr``)."""
     ei = data.edge_index
-    n = int(data.num_nodes)
+    n = _node_count(int(data.num_nodes), source)
+    check_limit(n, max_nodes, source, "nodes (num_nodes)", "max_nodes")
     x = getattr(data, "x", None)
     ea = getattr(data, "edge_attr", None)
     attrs: list[dict[str, Any]] = [{} for _ in range(n)]
@@ -266,21 +283,22 @@ def from_pyg(data: Any, source: Any) -> RawGraph:
     return RawGraph(list(range(n)), attrs, pairs, edge_attrs, True)  # type: ignore[arg-type]
 
 
-def load_source(source: Any, node_table: Any, categories: list[str]) -> RawGraph:
+def load_source(source: Any, node_table: Any, categories: list[str], max_nodes: int | None = None) -> RawGraph:
+    """``max_nodes`` bounds a count a source declares (JSON ``num_nodes``, PyG), before allocation."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)  # missing / directory / empty: checked by Modality.read (metaframe.ops.require_file)
         suffix = path.suffix.lower()
         if suffix == ".json":
-            return load_json(path)
+            return load_json(path, max_nodes)
         if suffix in (".edgelist", ".edges"):
             return load_edgelist(path, node_table, categories)
         if suffix in (".graphml", ".gml"):
             return load_networkx_file(path)
         raise ReadError(path, f"unknown graph extension {suffix!r} (expected .json, .edgelist, .edges, .graphml or .gml)")
     if hasattr(source, "edge_index") and hasattr(source, "num_nodes"):
-        return from_pyg(source, source)
+        return from_pyg(source, source, max_nodes)
     if hasattr(source, "nodes") and hasattr(source, "edges") and hasattr(source, "is_directed"):
         return from_networkx(source, source)
     if isinstance(source, dict):
-        return from_mapping(source, source)
+        return from_mapping(source, source, max_nodes)
     raise ReadError(source, "expected a graph file, a networkx graph, a dict in the JSON layout or a torch_geometric Data")

@@ -36,6 +36,7 @@ class Graph:
     edge_categories: torch.Tensor
     eigvecs: torch.Tensor | None = None
     node_ids: list[Any] = field(default_factory=list)
+    source: str | None = None  # the file it was read from, for errors raised after reading
 
     @property
     def num_edges(self) -> int:

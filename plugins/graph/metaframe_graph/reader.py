@@ -8,11 +8,14 @@ columns. An attribute is used when any node (edge) has it, and then every one mu
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from metaframe.ops import check_limit
+from metaframe.ops.guards import FLOAT32_MAX
 from metaframe_registry import ReadError
 
 from .formats import load_source
@@ -48,10 +51,12 @@ def _columns(
             for v in r:
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ReadError(source, f"{kind} {i}: attribute {name!r} holds {v!r}, expected a number")
-                if categorical and (not float(v).is_integer() or v < 0):
+                if categorical and (not float(v).is_integer() or not 0 <= v < 2**62):
                     raise ReadError(source, f"{kind} {i}: categorical attribute {name!r} holds {v!r}, expected an integer >= 0")
-                if not categorical and not math.isfinite(v):
-                    raise ReadError(source, f"{kind} {i}: attribute {name!r} holds {v!r}, expected a finite number")
+                if not categorical and not (math.isfinite(v) and abs(v) <= FLOAT32_MAX):
+                    raise ReadError(
+                        source, f"{kind} {i}: attribute {name!r} holds {v!r}, expected a finite number within float32 range"
+                    )
         blocks.append(np.asarray(rows, dtype=np.int64 if categorical else np.float64).reshape(len(items), width))
     if not blocks:
         return np.zeros((len(items), 0), dtype=np.int64 if categorical else np.float64)
@@ -66,12 +71,16 @@ def build_graph(
     edge_features: Sequence[str],
     edge_categories: Sequence[str],
     laplacian_k: int | None,
+    max_nodes: int | None = None,
+    max_edges: int | None = None,
 ) -> Graph:
     n = len(raw.node_ids)
     if n == 0:
         raise ReadError(source, "graph has no nodes")
+    check_limit(n, max_nodes, source, "nodes", "max_nodes")
+    check_limit(len(raw.edges), max_edges, source, "edges", "max_edges")
     edges = np.asarray(raw.edges, dtype=np.int64).reshape(-1, 2)
-    eig = torch.from_numpy(laplacian_eigvecs(n, edges, laplacian_k)) if laplacian_k else None
+    eig = torch.from_numpy(laplacian_eigvecs(n, edges, laplacian_k, source)) if laplacian_k else None
     return Graph(
         num_nodes=n,
         edge_index=torch.from_numpy(np.ascontiguousarray(edges.T)),
@@ -81,6 +90,7 @@ def build_graph(
         edge_categories=torch.from_numpy(_columns(raw.edge_attrs, edge_categories, "edge", True, source)),
         eigvecs=eig,
         node_ids=list(raw.node_ids),
+        source=os.fspath(source) if isinstance(source, (str, os.PathLike)) else None,
     )
 
 
@@ -98,6 +108,8 @@ def read_graph(
     edge_categories: str | Sequence[str] | None = "type",
     laplacian_k: int | None = 16,
     node_table: str | None = None,
+    max_nodes: int | None = 100_000,
+    max_edges: int | None = 1_000_000,
 ) -> Graph:
     """Read one graph: a ``.json`` / ``.edgelist`` / ``.edges`` / ``.graphml`` / ``.gml`` file,
     a networkx graph, a dict in the JSON layout, or a torch_geometric ``Data``.
@@ -106,8 +118,11 @@ def read_graph(
     ``node_categories`` / ``edge_categories``: categorical attribute names (default ``type``);
     ``laplacian_k``: eigenvectors kept as node ids (None: skip, for ``identifiers='orf'``);
     ``node_table``: the CSV of node features for an edge list.
+    ``max_nodes`` / ``max_edges``: larger graphs are a ``ReadError`` (None: no limit); a declared
+    ``num_nodes`` is checked before anything is allocated for it.
     """
-    raw = load_source(source, node_table, _names(node_categories))
+    raw = load_source(source, node_table, _names(node_categories), max_nodes)
     return build_graph(
-        raw, source, _names(node_features), _names(node_categories), _names(edge_features), _names(edge_categories), laplacian_k
+        raw, source, _names(node_features), _names(node_categories), _names(edge_features), _names(edge_categories),
+        laplacian_k, max_nodes, max_edges,
     )

@@ -28,6 +28,12 @@ from .collate import GraphBatch
 IDENTIFIERS = ("laplacian", "orf")
 
 
+def _read_from(batch: GraphBatch) -> str:
+    """`` (read from a.json, b.json)`` for an error message, or ``""`` for in-memory graphs."""
+    named = [s for s in getattr(batch, "sources", []) if s]
+    return f" (read from {', '.join(named[:3])}{' ...' if len(named) > 3 else ''})" if named else ""
+
+
 class CategoricalEmbedding(nn.Module):
     """Sum of one learned embedding per categorical column (vocabularies side by side)."""
 
@@ -109,7 +115,7 @@ class TokenGT(nn.Module):
         ):
             if want != have:
                 raise ValueError(
-                    f"the graphs carry {have} {name} column(s), the tokenizer was built for {want}; "
+                    f"the graphs carry {have} {name} column(s), the tokenizer was built for {want}{_read_from(batch)}; "
                     f"build it with {name}={have if 'features' in name else '[vocabulary sizes]'} or read with other attribute names"
                 )
 
@@ -132,6 +138,14 @@ class TokenGT(nn.Module):
             p = orthogonal_features(n, self.id_dim, b, seed, device)
         return p * batch.node_mask.unsqueeze(-1)
 
+    @staticmethod
+    def _embed(embed: CategoricalEmbedding, values: torch.Tensor, mask: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+        """The embedding, with a value outside its vocabulary named by the batch's files."""
+        try:
+            return embed(values, mask)
+        except ValueError as exc:
+            raise ValueError(f"{exc}{_read_from(batch)}") from exc
+
     def forward(self, batch: GraphBatch) -> TokenBatch:
         if not isinstance(batch, GraphBatch):
             raise TypeError(f"expected a GraphBatch (metaframe.get_modality('graph').collate), got {type(batch).__name__}")
@@ -144,11 +158,11 @@ class TokenGT(nn.Module):
         if self.node_proj is not None:
             nodes = nodes + self.node_proj(batch.node_features.to(dtype))
         if self.node_embed is not None:
-            nodes = nodes + self.node_embed(batch.node_categories, batch.node_mask)
+            nodes = nodes + self._embed(self.node_embed, batch.node_categories, batch.node_mask, batch)
         if self.edge_proj is not None:
             edges = edges + self.edge_proj(batch.edge_features.to(dtype))
         if self.edge_embed is not None:
-            edges = edges + self.edge_embed(batch.edge_categories, batch.edge_mask)
+            edges = edges + self._embed(self.edge_embed, batch.edge_categories, batch.edge_mask, batch)
         p = self.node_ids(batch).to(dtype)
         index = batch.edge_index.masked_fill(~batch.edge_mask.unsqueeze(-1), 0)
         p_u = p.gather(1, index[..., :1].expand(-1, -1, self.id_dim))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from metaframe.ops import require_file
+from metaframe.ops import load_npy, require_file
 from metaframe_registry import ReadError
 
 MAT_SUFFIXES = (".mat",)
@@ -61,6 +61,11 @@ def load_mat(path: Path, variable: str | None = None, ndim: int = 3, what: str =
 
 def load_numpy(path: Path, variable: str | None = None, ndim: int = 3, what: str = "cube [H, W, bands]") -> np.ndarray:
     require_file(path, what=f"a {what.split(' [')[0]} file")
+    if path.suffix.lower() == ".npy":  # header checked against the file size before allocating
+        array = load_npy(path)
+        if array.ndim != ndim or array.dtype.kind not in "biuf":
+            raise ReadError(path, f"holds a {array.dtype} array of shape {array.shape}, expected a numeric {what}")
+        return array
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):

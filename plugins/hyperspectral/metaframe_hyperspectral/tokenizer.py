@@ -74,7 +74,8 @@ class SpectralTokenizer(nn.Module):
         if cubes.shape[1] != self.num_bands:
             raise ValueError(
                 f"expected {self.num_bands} bands, got {cubes.shape[1]} (shape {tuple(cubes.shape)}); "
-                "build the tokenizer with num_bands= the cube's band count"
+                "build the tokenizer with num_bands= the cube's band count, and read with "
+                f"bands={self.num_bands} so a file with another count is refused by name"
             )
         k = self.neighbourhood
         if self.mode == "band" and tuple(cubes.shape[-2:]) != (k, k):

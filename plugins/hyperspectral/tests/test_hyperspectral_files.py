@@ -83,7 +83,7 @@ def test_corrupt_truncated_empty_files(hsi, tmp_path):
     v73 = bytearray(b"MATLAB 7.3 MAT-file".ljust(116) + b"\0" * 8 + b"\x00\x02IM")
     (tmp_path / "v73.mat").write_bytes(bytes(v73) + b"\0" * 512)
     for name, problem in {
-        "cut.npy": "truncated or corrupt .npy",
+        "cut.npy": "not a valid .npy file",
         "cut.mat": "truncated or corrupt MATLAB file",
         "empty.mat": "file is empty",
         "junk.npz": "truncated or corrupt .npz",
@@ -110,3 +110,13 @@ def test_mixed_sizes_resized_or_refused(hsi, tmp_path):
     with pytest.raises(ValueError, match="different shapes"):
         hsi.load([tmp_path / "a.npy", tmp_path / "b.npy"])
     assert hsi.load([tmp_path / "a.npy", tmp_path / "b.npy"], size=8).shape == (2, 4, 8, 8)
+
+
+def test_npy_header_claiming_a_huge_cube_is_refused_before_allocating(hsi, tmp_path):
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (100_000, 100_000, 200)})
+    (tmp_path / "bomb.npy").write_bytes(buf.getvalue() + b"\0" * 64)
+    with pytest.raises(ReadError, match=r"bomb\.npy: header declares 2000000000000 float32 values"):
+        hsi.read(tmp_path / "bomb.npy")

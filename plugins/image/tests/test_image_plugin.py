@@ -108,3 +108,23 @@ def test_gradient_reaches_tokenizer_through_frozen_encoder(image) -> None:
     model({"image": batch})["y"].sum().backward()
     assert tok.proj.weight.grad is not None and tok.pos_embed.grad is not None
     assert all(p.grad is None for p in encoder.parameters())
+
+
+def test_nan_inputs_and_bomb_headers_are_read_errors(image, tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    with pytest.raises(ReadError, match=r"bomb\.png: header declares more pixels"):
+        image.read(bomb)
+    with pytest.raises(ReadError, match="NaN"):
+        image.read(torch.full((3, 8, 8), float("nan")))
+    array = np.zeros((8, 8, 3), np.float32)
+    array[0, 0, 0] = np.inf
+    with pytest.raises(ReadError, match="1 infinite"):
+        image.read(array)

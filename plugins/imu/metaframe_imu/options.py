@@ -27,6 +27,7 @@ class IMUReadOptions(BaseModel):
     gravity_cutoff_hz: float = 0.3
     nan_policy: Literal["error", "ffill", "zero", "interpolate"] = "error"
     channels_first: bool = True  # arrays / .npy: [C, T] (False: [T, C])
+    max_seconds: float | None = Field(default=86400.0, gt=0)  # longer timestamp spans are refused (None: no limit)
 
     @field_validator("groups")
     @classmethod

@@ -20,10 +20,11 @@ import pandas as pd
 import torch
 
 from metaframe.ops import TABLE_EXTENSIONS, datetime_column, fill_missing, load_npy, load_table, numeric_column
+from metaframe.ops.guards import SQUARE_SAFE, within_or_raise
 from metaframe_registry import ReadError
 
 from .options import TIMESTAMP_UNITS, IMUReadOptions
-from .resample import check_rate, check_timestamps, estimate_rate, resample
+from .resample import check_rate, check_span, check_timestamps, estimate_rate, resample
 from .sample import IMUSample
 from .units import ACC_UNITS, GYRO_UNITS, remove_gravity
 
@@ -100,7 +101,11 @@ def _assemble(
         present += [group not in absent] * len(columns)
     if opts.gravity != "keep" and "acc" not in raw:
         raise ReadError(source, f"gravity={opts.gravity!r} needs accelerometer data, but the 'acc' group is not read")
-    values = np.concatenate(blocks, axis=0).astype(np.float32)
+    values = np.concatenate(blocks, axis=0)
+    within_or_raise(  # float32 output, and RevIN (normalize='revin') squares it in float32
+        values.T, source, SQUARE_SAFE, names, why="its square overflows float32 in RevIN scaling; check the units"
+    )
+    values = values.astype(np.float32)
     return IMUSample(
         values=torch.from_numpy(values),
         rate=rate,
@@ -133,6 +138,7 @@ def _from_table(table: pd.DataFrame, opts: IMUReadOptions, source: Any) -> Recor
         rate = check_rate(opts.rate, source)
     else:
         rate = check_rate(opts.rate, source) if opts.rate is not None else estimate_rate(times, source)
+        check_span(times, rate, opts.max_seconds, source)
         values = resample(times, values, rate)
     return Recording(_assemble(_split(values, groups, opts), absent, opts, rate, source, filled), table, times)
 

@@ -46,6 +46,32 @@ def estimate_rate(times: np.ndarray, source: Any) -> float:
     return check_rate(1.0 / float(np.median(np.diff(times))), source)
 
 
+MAX_UPSAMPLE = 1000  # resampled steps per source row beyond which the timestamps or the rate are wrong
+
+
+def check_span(times: np.ndarray, rate: float, max_seconds: float | None, source: Any) -> None:
+    """Refuse a recording whose timestamps span more than ``max_seconds``: one gap of 2e6 s
+    would otherwise be resampled onto 10^8 steps, and so is a grid of more than ``MAX_UPSAMPLE``
+    steps per row (a huge ``rate``). Checked before the grid is allocated."""
+    span = float(times[-1] - times[0])
+    if max_seconds is not None and span > max_seconds:
+        gaps = np.diff(times)
+        row = int(np.argmax(gaps)) + 1 if gaps.size else 0
+        raise ReadError(
+            source,
+            f"timestamps span {span:.6g} s ({int(span * rate) + 1} steps at {rate:g} Hz), longer than "
+            f"max_seconds={max_seconds:g}; the largest gap is {float(gaps.max(initial=0)):.6g} s before row {row} "
+            "(check timestamp_unit, split the recording, or raise max_seconds)",
+        )
+    steps = int(span * rate) + 1
+    if steps > MAX_UPSAMPLE * times.size:
+        raise ReadError(
+            source,
+            f"resampling {times.size} rows spanning {span:.6g} s onto {rate:g} Hz would make {steps} steps, more than "
+            f"{MAX_UPSAMPLE} per row (a gap in the timestamps, a wrong timestamp_unit or rate)",
+        )
+
+
 def resample(times: np.ndarray, values: np.ndarray, rate: float) -> np.ndarray:
     """``values`` ``[T, C]`` at ``times`` (seconds, strictly increasing) → ``[T', C]`` at ``rate`` Hz."""
     count = int(math.floor((times[-1] - times[0]) * rate + 1e-6)) + 1

@@ -74,9 +74,13 @@ class IMUTokenizer(nn.Module):
     def forward(self, batch: Any) -> TokenBatch:
         series, present = as_series_batch(batch)
         if series.values.shape[-1] != self.in_channels:
+            named = [s for s in (series.sources or []) if s]
             raise ValueError(
                 f"IMU windows have {series.values.shape[-1]} channels, this tokenizer was built with "
                 f"in_channels={self.in_channels} (6 = acc + gyro, 9 with the magnetometer)"
+                + (f"; read from {', '.join(named[:3])}{' ...' if len(named) > 3 else ''}" if named else "")
+                + "; read with groups= to match, or build the tokenizer with in_channels="
+                + str(series.values.shape[-1])
             )
         if self.projection == "channel":
             out = self.patches(series)

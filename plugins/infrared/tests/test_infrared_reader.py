@@ -108,3 +108,24 @@ def test_wrong_channel_count_is_refused(infrared, tmp_path):
     tifffile.imwrite(tmp_path / "five.tif", np.zeros((6, 6, 5), np.uint16), photometric="minisblack", planarconfig="contig")
     with pytest.raises(ReadError, match=r"five\.tif: has 5 channels, expected 1"):
         infrared.read(tmp_path / "five.tif")
+
+
+def test_bomb_headers_and_non_finite_thermal_data_are_refused(infrared, tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    bomb = tmp_path / "bomb.png"  # a header claiming 100000 x 100000 16-bit gray pixels
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 16, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    with pytest.raises(ReadError, match=r"bomb\.png: header declares"):
+        infrared.read(bomb)
+    kelvin = np.full((8, 8), 300.0, np.float32)
+    kelvin[1, 1] = np.inf
+    tifffile.imwrite(tmp_path / "inf.tif", kelvin)
+    with pytest.raises(ReadError, match=r"inf\.tif: image holds NaN or infinite"):
+        infrared.read(tmp_path / "inf.tif")
+    with pytest.raises(ReadError, match="1 infinite"):
+        infrared.read(kelvin)

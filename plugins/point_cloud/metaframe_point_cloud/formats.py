@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from metaframe.ops import check_declared_size, load_npy
 from metaframe_registry import ReadError
 
 Columns = dict[str, np.ndarray]
@@ -47,13 +49,52 @@ def array_columns(array: np.ndarray, columns: list[str] | None, source: Any) -> 
     return {name: array[:, i] for i, name in enumerate(names)}
 
 
+_PLY_BYTES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2, "int16": 2, "uint16": 2,
+              "int": 4, "uint": 4, "int32": 4, "uint32": 4, "float": 4, "float32": 4, "double": 8, "float64": 8}
+
+
+def check_ply_header(path: Path) -> None:
+    """Refuse a PLY header whose element counts the file cannot hold (10^12 vertices in 1 kB),
+    before plyfile allocates arrays for them. Smallest row: the binary sizes of its properties
+    (a list: its count alone), or 2 bytes per property in ASCII (a digit and a separator)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(65536)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        return  # not a PLY header: plyfile reports it
+    lines = head[:end].decode("ascii", errors="replace").splitlines()
+    ascii_format = any(ln.split()[:2] == ["format", "ascii"] for ln in lines if ln.strip())
+    data_bytes = size - (head.find(b"\n", end) + 1 if head.find(b"\n", end) >= 0 else size)
+    elements: list[list[Any]] = []  # [name, count, smallest row bytes]
+    for ln in lines:
+        words = ln.split()
+        if words[:1] == ["element"] and len(words) >= 3:
+            try:
+                elements.append([words[1], int(words[2]), 0])
+            except ValueError:
+                return  # plyfile reports the malformed count
+        elif words[:1] == ["property"] and elements:
+            kind = words[2] if words[1:2] == ["list"] and len(words) > 2 else words[1] if len(words) > 1 else ""
+            elements[-1][2] += 2 if ascii_format else _PLY_BYTES.get(kind, 1)
+    total = 0
+    for name, count, row in elements:
+        check_declared_size(count, row, data_bytes, path, f"'{name}' elements")
+        total += count * max(row, 1)
+    check_declared_size(total, 1, data_bytes, path, "bytes of elements")
+
+
 def load_ply(path: Path, mesh_points: int | None = None, seed: int = 0) -> Columns:
     """PLY vertices (every vertex property), or ``mesh_points`` points sampled on its faces."""
     from plyfile import PlyData, PlyParseError
 
     try:
+        check_ply_header(path)
+    except ReadError as exc:
+        raise ReadError(path, f"not a valid PLY file: {exc.problem}") from exc
+    try:
         ply = PlyData.read(str(path))
-    except (PlyParseError, ValueError, EOFError, OSError, IndexError, UnicodeDecodeError) as exc:
+    except (PlyParseError, ValueError, EOFError, OSError, IndexError, UnicodeDecodeError, MemoryError) as exc:
         raise ReadError(path, f"not a valid PLY file ({exc})") from exc
     if "vertex" not in ply:
         names = [e.name for e in ply.elements]
@@ -109,9 +150,14 @@ def load_off(path: Path, mesh_points: int | None = None, seed: int = 0) -> Colum
     if vertices.shape != (n_vertices, 3):
         raise ReadError(path, "an OFF vertex line has fewer than 3 coordinates")
     if mesh_points:
+        if len(rest) - n_vertices < n_faces:
+            raise ReadError(path, f"OFF header declares {n_faces} faces, the file holds {len(rest) - n_vertices} face lines")
         faces: list[list[int]] = []
         for ln in rest[n_vertices : n_vertices + n_faces]:
-            parts = [int(p) for p in ln.split()]
+            try:
+                parts = [int(p) for p in ln.split()]
+            except ValueError as exc:
+                raise ReadError(path, f"OFF face line {ln!r} is not integers") from exc
             count, ids = parts[0], parts[1 : 1 + parts[0]]
             if len(ids) != count or any(i < 0 or i >= n_vertices for i in ids):
                 raise ReadError(path, f"OFF face {ln!r} refers to vertices outside 0..{n_vertices - 1}")
@@ -188,10 +234,20 @@ def load_table(path: Path, columns: list[str] | None = None) -> Columns:
 
 
 def load_numpy(path: Path, key: str | None = None, columns: list[str] | None = None) -> Columns:
+    """``.npy`` / ``.npz``; a truncated archive or member (read lazily) is a ``ReadError`` too."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ReadError(path, f"not a readable .npy/.npz file ({exc})") from exc
+        return _load_numpy(path, key, columns)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, MemoryError, KeyError) as exc:
+        if isinstance(exc, ReadError):
+            raise
+        raise ReadError(path, f"not a readable .npy/.npz file ({type(exc).__name__}: {exc})") from exc
+
+
+def _load_numpy(path: Path, key: str | None, columns: list[str] | None) -> Columns:
+    with path.open("rb") as f:
+        plain = f.read(6) == b"\x93NUMPY"
+    # a plain .npy goes through the core loader, which refuses a header claiming 10^12 points
+    loaded = load_npy(path) if plain else np.load(path, allow_pickle=False)
     if isinstance(loaded, np.lib.npyio.NpzFile):
         with loaded:
             names = list(loaded.files)
@@ -240,13 +296,18 @@ def load_pcd(path: Path) -> Columns:
         n_points = int(header["POINTS"][0]) if "POINTS" in header else int(header["WIDTH"][0]) * int(header["HEIGHT"][0])
         dtype_fields = []
         for name, size, kind, count in zip(fields, sizes, types, counts):
+            if int(count) < 1:
+                raise ValueError(f"COUNT {count} for field {name!r}, expected >= 1")
             base = _PCD_TYPES[(kind.upper(), int(size))]
             dtype_fields.append((name, base, (int(count),)) if int(count) > 1 else (name, base))
     except (KeyError, ValueError, IndexError) as exc:
         raise ReadError(path, f"PCD header has an unsupported or malformed field description ({exc})") from exc
     dtype = np.dtype(dtype_fields)
     mode = header["DATA"][0].lower() if header["DATA"] else ""
+    if n_points < 0:
+        raise ReadError(path, f"PCD header declares {n_points} points, expected a count >= 0")
     if mode == "ascii":
+        check_declared_size(n_points, 2 * len(fields), len(raw) - offset, path, "points")
         text = raw[offset:].decode("ascii", errors="replace")
         rows = [ln for ln in text.splitlines() if ln.strip()]
         width = sum(int(c) for c in counts)
@@ -266,7 +327,7 @@ def load_pcd(path: Path) -> Columns:
             data[name] = (values[:, 0] if c == 1 else values).astype(dtype[name].base)
             col += c
     elif mode == "binary":
-        need = n_points * dtype.itemsize
+        need = n_points * dtype.itemsize  # checked against the bytes before frombuffer allocates
         if len(raw) - offset < need:
             raise ReadError(path, f"PCD binary data is truncated: {len(raw) - offset} bytes, header declares {need}")
         data = np.frombuffer(raw, dtype=dtype, count=n_points, offset=offset)

@@ -14,6 +14,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import torch
 
+from metaframe.ops.guards import FLOAT32_MAX, within_or_raise
 from metaframe_registry import ReadError
 
 from .formats import Columns, array_columns, load_file
@@ -108,6 +109,7 @@ def read_point_cloud(
     key: str | None = None,
     mesh_points: int | None = None,
     seed: int | None = 0,
+    min_points: int = 1,
 ) -> torch.Tensor:
     """Read one point cloud as float32 ``[num_points, 3 + C]`` (``[N, 3 + C]`` when ``num_points`` is None).
 
@@ -117,7 +119,9 @@ def read_point_cloud(
     or (``drop``) those points are removed with a warning that counts them. ``columns`` names
     the columns of headerless tables and arrays; ``key`` picks the array of an ``.npz``;
     ``mesh_points`` samples that many points on an OFF or PLY mesh's faces instead of its
-    vertices (area-weighted, seeded by ``seed``; xyz only).
+    vertices (area-weighted, seeded by ``seed``; xyz only). ``min_points``: a cloud with fewer
+    points (after ``non_finite``) is a ``ReadError`` naming it; set it to the tokenizer's ``k`` so
+    a cloud too small for its groups is refused here, not by the tokenizer (which cannot name it).
     """
     if isinstance(source, (str, os.PathLike)):
         cols = load_file(source, columns=columns, key=key, mesh_points=mesh_points, seed=seed or 0)
@@ -151,6 +155,13 @@ def read_point_cloud(
             points = points[np.arange(num_points) % len(points)]
         elif len(points) > num_points:
             points = _sample(points, num_points, sampling, seed, source)
+    names = ["x", "y", "z", *[f"feature {i}" for i in range(points.shape[1] - 3)]]
+    within_or_raise(points, source, FLOAT32_MAX, names, what="coordinate", why="the cloud is returned as float32")
+    if len(points) < min_points:
+        raise ReadError(
+            source, f"has {len(points)} points, fewer than min_points={min_points} "
+            "(the tokenizer groups k nearest neighbours: every cloud needs at least k points)"
+        )
     if normalize:
         points = np.concatenate([normalize_unit_sphere(points[:, :3]), points[:, 3:]], axis=1)
     return torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))

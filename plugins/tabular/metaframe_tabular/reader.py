@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from metaframe.ops import require_file
+from metaframe.ops.guards import FLOAT32_MAX
 from metaframe_registry import ReadError
 
 from .schema import category_key as category_text
@@ -71,17 +75,29 @@ def load_frame(
             try:
                 table = _read_csv(path, na_values, delimiter, encoding, text_columns, use_threads=True)
             except _RaggedRow:  # read again on one thread: only then does pyarrow know the line number
+                _refuse_invalid_text(path, encoding)  # pyarrow cannot hand such a row to our handler
                 table = _read_csv(path, na_values, delimiter, encoding, text_columns, use_threads=False)
         else:
             raise ReadError(path, f"unsupported extension {suffix or '(none)'}: expected .csv, .tsv, .parquet or .jsonl")
     except ReadError:
         raise
+    except UnicodeDecodeError as exc:  # pyarrow decoding a bad row's text for the row handler
+        raise ReadError(
+            path, f"not valid {encoding} text (byte {exc.start}: {exc.reason}); pass encoding='latin-1' (or the file's encoding)"
+        ) from exc
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
         problem = str(exc).strip().splitlines()[0]
         if "invalid UTF8" in problem or "UTF8" in problem:
             problem += f"; the file is not valid {encoding}: pass encoding='latin-1' (or the file's encoding)"
         kind = "Parquet" if suffix in PARQUET_EXTENSIONS else "JSON Lines" if suffix in JSON_EXTENSIONS else "CSV"
         raise ReadError(path, f"malformed {kind}: {problem}") from exc
+    try:
+        table.column_names  # pyarrow decodes the header's names only when asked
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            path, f"header is not valid {encoding} text (byte {exc.start}: {exc.reason}): binary data, or pass the file's encoding"
+        ) from exc
+    _refuse_nested(path, table)
     if table.num_rows == 0:
         raise ReadError(path, f"has no rows (columns: {', '.join(table.column_names) or 'none'})")
     if suffix in CSV_EXTENSIONS:
@@ -117,24 +133,67 @@ def _read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, use_threads=use_threads),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","), invalid_row_handler=refuse
+                delimiter=delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","),
+                invalid_row_handler=None if use_threads else refuse,  # the fast pass only detects one
             ),
             convert_options=pacsv.ConvertOptions(
                 null_values=null_values, strings_can_be_null=True, column_types={c: pa.string() for c in text_columns}
             ),
         )
     except pa.ArrowInvalid as exc:
+        if use_threads and " columns, got " in str(exc):
+            raise _RaggedRow() from exc
         if not bad_rows:
             raise
         row = bad_rows[0]
-        if row.number is None and use_threads:
-            raise _RaggedRow() from exc
         where = f"line {row.number}" if row.number is not None else "a row"
         raise ReadError(
             path,
             f"{where}: expected {row.expected_columns} fields (as in the header), found {row.actual_columns}: "
             f"{row.text[:80]!r}",
         ) from exc
+
+
+def _refuse_nested(path: Path, table: Any) -> None:
+    """A list or object column (JSON Lines, Parquet) is refused from the schema, before pandas
+    converts it: a list nested 5000 deep would overflow the stack there."""
+    import pyarrow as pa
+
+    for name, column in zip(table.column_names, table.columns):
+        kind = column.type
+        if not pa.types.is_nested(kind):
+            continue
+        what = "an object" if pa.types.is_struct(kind) else "a map" if pa.types.is_map(kind) else "a list"
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        row = int(valid.argmax()) + 1 if valid.any() else 1
+        raise ReadError(
+            path, f"column {name!r}, data row {row}: holds a nested value ({what}); a cell must be a number, a text or missing"
+        )
+
+
+def _refuse_invalid_text(path: Path, encoding: str) -> None:
+    """A file that is not ``encoding`` text (binary bytes, UTF-16 read as UTF-8): a ``ReadError``
+    naming the line, found by decoding in 1 MiB chunks (run only when a row is ragged)."""
+    import codecs
+
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        return  # pyarrow transcodes other encodings itself: its rows are valid UTF-8
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset = 1, 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                start = max(exc.start, 0)
+                line += chunk[:start].count(b"\n")
+                raise ReadError(
+                    path,
+                    f"line {line}: not valid {encoding} text (byte {offset + start}: {exc.reason}); binary data, "
+                    "or pass encoding='latin-1' (or the file's encoding)",
+                ) from None
+            line += chunk.count(b"\n")
+            offset += len(chunk)
 
 
 def _refuse_undecodable(path: Path, table: Any, encoding: str) -> None:
@@ -180,6 +239,59 @@ def frame_from(source: Any) -> tuple[Any, bool]:
     raise ReadError(source, "expected a CSV / Parquet path, a pandas DataFrame or Series, or a dict of columns / one row")
 
 
+NESTED = (list, tuple, dict, set, np.ndarray)
+
+
+def _where(source: Any, row: int) -> str:
+    return f"data row {row + 1}" if isinstance(source, (str, os.PathLike)) else f"row {row}"
+
+
+def _out_of_range(source: Any, column: str, row: int, value: Any) -> ReadError:
+    if isinstance(value, float) and math.isinf(value):
+        problem = "holds an infinite value; use an empty cell (None / NaN) for a missing one"
+    else:
+        text = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:12]}... ({len(repr(value))} digits)"
+        problem = f"holds {text}, beyond float32 (|x| <= {FLOAT32_MAX:.3g}); rescale the column (other units)"
+    return ReadError(
+        source, f"column {column!r}, {_where(source, row)}: {problem}: numeric columns are standardised in float32"
+    )
+
+
+def check_cells(frame: Any, source: Any) -> None:
+    """Unique column names, scalar cells, and numbers that are finite within float32 (else a
+    ``ReadError`` naming the column and row): what the tokenizer would otherwise fail on, later
+    and without the file's name, or turn into non-finite tokens."""
+    columns = [str(c) for c in frame.columns]
+    if len(set(columns)) != len(columns):
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        raise ReadError(source, f"duplicate column names: {', '.join(map(repr, dupes))}; every column needs its own name")
+    for j, column in enumerate(columns):
+        values = frame.iloc[:, j].to_numpy()
+        if values.dtype.kind in "iuf":
+            numbers = values.astype(np.float64)
+            with np.errstate(invalid="ignore"):
+                bad = np.isinf(numbers) | (np.abs(numbers) > FLOAT32_MAX)  # NaN is a missing cell
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise _out_of_range(source, column, row, float(numbers[row]))
+        elif values.dtype.kind == "O":
+            for row, value in enumerate(values):
+                if isinstance(value, NESTED):
+                    text = reprlib.repr(value.tolist() if isinstance(value, np.ndarray) and value.ndim == 1 else value)
+                    raise ReadError(
+                        source,
+                        f"column {column!r}, {_where(source, row)}: holds a nested value {text[:60]} "
+                        f"({type(value).__name__}); a cell must be a number, a text or missing",
+                    )
+                if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+                    try:
+                        number = float(value)
+                    except OverflowError:
+                        raise _out_of_range(source, column, row, value) from None
+                    if math.isinf(number) or abs(number) > FLOAT32_MAX:
+                        raise _out_of_range(source, column, row, number)
+
+
 def rows_of(frame: Any) -> list[Row]:
     columns = [str(c) for c in frame.columns]
     if len(set(columns)) != len(columns):
@@ -197,6 +309,7 @@ def _frame_and_target(
         frame, single = load_frame(Path(source), na_values, delimiter, encoding, text_columns), False
     else:
         frame, single = frame_from(source)
+    check_cells(frame, source)
     frame = frame.rename(columns=str)
     available = list(frame.columns)
     absent = [c for c in text_columns if c not in available]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from metaframe.ops.guards import FLOAT32_MAX
+
 FORMAT = "metaframe-tabular/1"
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 
@@ -69,7 +71,13 @@ def fit_columns(
             bad = next((v for v in values if not is_number(v)), None)
             if bad is not None:
                 raise ValueError(f"column {name!r} is numeric but holds {bad!r} ({type(bad).__name__})")
-            finite = [float(v) for v in values if math.isfinite(float(v))]
+            try:
+                finite = [float(v) for v in values if math.isfinite(float(v))]
+            except OverflowError:
+                finite = [math.inf]  # an int past float64: refused just below
+            if any(abs(v) > FLOAT32_MAX for v in finite):
+                big = next(v for v in finite if abs(v) > FLOAT32_MAX)
+                raise ValueError(f"column {name!r} holds {big!r}, beyond float32 (|x| <= {FLOAT32_MAX:.3g}); rescale it")
             mean = math.fsum(finite) / len(finite) if finite else 0.0
             var = math.fsum((v - mean) ** 2 for v in finite) / len(finite) if finite else 0.0
             std = math.sqrt(var) if var > 0 else 1.0  # a constant column stays centred, not divided by 0

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from metaframe import extras as keys
+from metaframe.ops.guards import FLOAT32_MAX
 from metaframe.tokens import TokenBatch
 
 from .collate import TableBatch, collate_rows, flatten_rows
@@ -174,9 +175,15 @@ class TabularTokenizer(nn.Module):
                 raise ValueError(f"column {col.name!r} is numeric (fitted) but holds {bad!r} ({type(bad).__name__})")
             if np.isinf(values[:, j]).any():
                 raise ValueError(f"column {col.name!r} holds an infinite value; use None / NaN for a missing one")
+            with np.errstate(invalid="ignore"):
+                big = np.abs(values[:, j]) > FLOAT32_MAX
+            if big.any():
+                raise ValueError(f"column {col.name!r} holds {values[np.argmax(big), j]!r}, beyond float32; rescale it")
         missing = torch.from_numpy(np.isnan(values)).to(device)
-        z = torch.from_numpy(np.nan_to_num(values, nan=0.0)).to(device=device, dtype=torch.float32)
-        z = (z - self.num_mean) / self.num_std
+        # standardised in float64, then cast: (x - mean) of two float32-sized numbers can overflow float32
+        mean = np.array([c.mean for c in self._num], dtype=np.float64)
+        std = np.array([c.std for c in self._num], dtype=np.float64)
+        z = torch.from_numpy((np.nan_to_num(values, nan=0.0) - mean) / std).to(device=device, dtype=torch.float32)
         return z.masked_fill(missing, 0.0), missing
 
     def _categorical(self, batch: TableBatch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -125,3 +125,77 @@ def test_bad_in_memory_sources_and_columns(tabular, tmp_path):
         tabular.read(tmp_path / "absent.csv")
     with pytest.raises(ValueError, match="row 1 has different columns.*missing \\['job'\\]"):
         tabular.collate([{"age": 1, "job": "a"}, {"age": 2}])
+
+
+@pytest.mark.parametrize("name,content,problem", [
+    ("dupes.csv", "a,a,b\n1,2,x\n3,4,y\n", "duplicate column names: 'a'"),
+    ("inf.csv", "a,b\n1,inf\n2,3\n", "column 'b', data row 1: holds an infinite value"),
+    ("neg_inf.tsv", "a\tb\n1\t2\n2\t-inf\n", "column 'b', data row 2: holds an infinite value"),
+    ("huge.csv", "a,b\n1,1e308\n2,3\n", "column 'b', data row 1: holds 1e+308, beyond float32"),
+    ("nested.jsonl", '{"a": [1, 2], "b": 1}\n{"a": [3], "b": 2}\n', "column 'a', data row 1: holds a nested value (a list)"),
+    ("deep.ndjson", '{"a": ' + "[" * 5000 + "]" * 5000 + "}\n", "holds a nested value (a list)"),  # was a crash
+    ("struct.jsonl", '{"a": {"x": 1}, "b": 1}\n', "holds a nested value (an object)"),
+])
+def test_cells_the_tokenizer_cannot_take_are_named_at_read(tabular, tmp_path, name, content, problem):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    for read in (tabular.read, tabular.dataset):
+        with pytest.raises(ReadError) as info:
+            read(path)
+        assert str(info.value).startswith(f"{path}: ") and problem in str(info.value), info.value
+
+
+def test_binary_and_utf16_files_are_read_errors(tabular, tmp_path):
+    png = tmp_path / "image.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    utf16 = tmp_path / "wide.tsv"
+    utf16.write_bytes("a,b\n1,2\n".encode("utf-16"))
+    for path in (png, utf16):
+        with pytest.raises(ReadError) as info:  # was a raw UnicodeDecodeError from pyarrow
+            tabular.read(path)
+        assert str(info.value).startswith(f"{path}: ")
+
+
+def test_in_memory_out_of_range_values_are_named(tabular):
+    with pytest.raises(ReadError, match="column 'x', row 1: holds an infinite value"):
+        tabular.read(pd.DataFrame({"x": [1.0, math.inf]}))
+    with pytest.raises(ReadError, match=r"column 'x', row 0: holds 1e\+300"):
+        tabular.read({"x": 1e300})
+    with pytest.raises(ReadError, match="digits"):
+        tabular.read({"x": [1, 10**400]})
+    with pytest.raises(ReadError, match=r"column 'x', row 1: holds a nested value \[1, 2\]"):
+        tabular.read(pd.DataFrame({"x": [0, [1, 2]]}))
+
+
+def test_values_near_float32_max_give_finite_tokens(tabular):
+    rows = [{"x": 3.3e38}, {"x": -3.3e38}, {"x": -3.3e38}]  # (x - mean) overflows if done in float32
+    tokenizer = tabular.build_tokenizer(embed_dim=8)
+    tokenizer.fit(rows)
+    assert tokenizer(tabular.collate(rows)).tokens.isfinite().all()
+    with pytest.raises(ValueError, match="beyond float32"):
+        tokenizer.fit([{"x": 1e300}, {"x": 1.0}])
+
+
+def test_binary_files_give_one_clean_read_error_without_pyarrow_noise(tabular, tmp_path, monkeypatch):
+    # pyarrow used to fail decoding a ragged binary row for our row handler, printing
+    # "Exception ignored in _read_csv.<locals>.refuse" before the ReadError
+    import sys
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    rng = __import__("numpy").random.default_rng(3)
+    for i in range(5):
+        path = tmp_path / f"random{i}.csv"
+        path.write_bytes(b"a,b\n1,2\n" + rng.bytes(2000))
+        with pytest.raises(ReadError) as info:
+            tabular.read(path)
+        assert str(info.value).startswith(f"{path}: ")
+    assert not unraisable, [u.exc_value for u in unraisable]
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_bytes(b"a,b\n1,2\n3,4\n\xff\xfe,5,6\n")
+    with pytest.raises(ReadError, match=r"line 4: not valid utf-8 text \(byte 12"):
+        tabular.read(ragged)
+    fine = tmp_path / "fine_ragged.csv"
+    fine.write_text("a,b\n1,2\n3,4,5\n", encoding="utf-8")
+    with pytest.raises(ReadError, match="line 3: expected 2 fields"):
+        tabular.read(fine)

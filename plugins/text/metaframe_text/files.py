@@ -62,6 +62,10 @@ def _jsonl_records(path: Path, text: str, text_column: str, label_column: str | 
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ReadError(path, f"line {n}: malformed JSON ({exc.msg} at column {exc.colno})") from exc
+        except RecursionError as exc:
+            raise ReadError(path, f"line {n}: JSON nested too deeply to parse") from exc
+        except ValueError as exc:  # e.g. an integer past Python's int string-conversion limit
+            raise ReadError(path, f"line {n}: unreadable JSON value ({str(exc).splitlines()[0][:120]})") from exc
         if not isinstance(record, dict):
             raise ReadError(path, f"line {n}: expected a JSON object per line, found {type(record).__name__}")
         out.append((_field(path, n, record, text_column, str), _field(path, n, record, label_column, None)))

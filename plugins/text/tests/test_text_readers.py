@@ -109,3 +109,16 @@ def test_bad_options_are_named(text):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         text.read("x")  # no warning for ordinary input
+
+
+@pytest.mark.parametrize("line,problem", [
+    ('{"text": ' + "[" * 5000 + "]" * 5000 + "}", "line 2: JSON nested too deeply"),  # was a raw RecursionError
+    ('{"text": "a", "label": ' + "9" * 600_000 + "}", "line 2: unreadable JSON value"),  # int conversion limit
+])
+def test_hostile_json_lines_are_read_errors(text, tmp_path, line, problem):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "fine", "label": 1}\n' + line + "\n", encoding="utf-8")
+    for read in (text.read, lambda p: text.dataset(p, label_column="label")):
+        with pytest.raises(ReadError) as info:
+            read(path)
+        assert str(info.value).startswith(f"{path}: ") and problem in str(info.value), info.value

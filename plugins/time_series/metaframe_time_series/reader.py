@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from metaframe.ops import TABLE_EXTENSIONS, datetime_column, fill_missing, load_npy, load_table, numeric_column, require_columns
+from metaframe.ops.guards import SQUARE_SAFE, within_or_raise
 from metaframe_registry import ReadError
 
 from .sample import SeriesSample
@@ -97,6 +98,9 @@ def read_series(
     if values.shape[0] < min_length:
         raise ReadError(source, f"series has {values.shape[0]} steps, fewer than min_length={min_length}")
     values, filled = fill_missing(values, nan_policy, source, names or None)
+    within_or_raise(  # RevIN squares values in float32: past this they give inf / NaN (or all-zero) tokens
+        values, source, SQUARE_SAFE, names or None, why="its square overflows float32 in RevIN scaling; rescale the series"
+    )
     return SeriesSample(
         values=torch.from_numpy(values.astype(np.float32)),
         time_features=None if features is None else torch.from_numpy(features),

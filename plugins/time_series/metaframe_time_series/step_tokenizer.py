@@ -63,10 +63,7 @@ class StepTokenizer(nn.Module):
     def forward(self, batch: Any) -> TokenBatch:
         batch = as_batch(batch)
         values, mask, lengths = batch.values, batch.mask, batch.lengths
-        if values.shape[-1] != self.in_channels:
-            raise ValueError(
-                f"series have {values.shape[-1]} channels, this tokenizer was built with in_channels={self.in_channels}"
-            )
+        batch.check_channels(self.in_channels)
         extras: dict[str, torch.Tensor] = {keys.LENGTHS: lengths}
         if self.revin is not None:
             values, extras[keys.REVIN_LOC], extras[keys.REVIN_SCALE] = self.revin(values, mask)

@@ -119,3 +119,43 @@ def test_collate_pads_with_a_mask_and_refuses_mixed_channels(ts):
     assert batch.lengths.tolist() == [5, 3]
     with pytest.raises(ValueError, match="same number of channels"):
         ts.collate([ts.read(np.ones((5, 2))), ts.read(np.ones((5, 3)))])
+
+
+@pytest.mark.parametrize("value", [3e38, -1e20, 2e19])
+def test_values_whose_square_overflows_float32_are_named(ts, tmp_path, value):
+    # 3e38 fits float32, but RevIN's variance squares it: inf, then NaN (or all-zero) tokens
+    table = _table()
+    table.loc[4, "b"] = value
+    path = tmp_path / "big.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(ReadError, match=r"column 'b' at step 4, exceeds 1.84e\+19") as info:
+        ts.read(path)
+    assert str(info.value).startswith(f"{path}: ")
+    with pytest.raises(ReadError, match="column 1 at step 4"):
+        ts.read(table[["a", "b"]].to_numpy())
+
+
+def test_large_but_safe_values_give_finite_tokens(ts):
+    values = np.where(np.arange(64) % 2 == 0, 1e19, -1e19)[:, None]
+    tokenizer = ts.build_tokenizer(embed_dim=8, in_channels=1)
+    assert torch.isfinite(tokenizer(ts.collate([ts.read(values)])).tokens).all()
+
+
+def test_npy_header_claiming_a_trillion_rows_is_refused(ts, tmp_path):
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)})
+    path = tmp_path / "bomb.npy"
+    path.write_bytes(buf.getvalue() + b"\0" * 32)
+    with pytest.raises(ReadError, match="header declares 1000000000000"):
+        ts.read(path)
+
+
+def test_channel_mismatch_with_the_tokenizer_names_the_file(ts, tmp_path):
+    path = tmp_path / "two.npy"
+    np.save(path, np.ones((12, 2)))
+    tokenizer = ts.build_tokenizer(embed_dim=8, mode="step", in_channels=3)
+    with pytest.raises(ReadError, match="series have 2 channels, this tokenizer was built with in_channels=3") as info:
+        tokenizer(ts.collate([ts.read(path)]))
+    assert str(info.value).startswith(f"{path}: ")

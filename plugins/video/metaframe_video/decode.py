@@ -124,8 +124,8 @@ def _decode_sequential(container: Any, stream: Any, wanted: set[int], path: Path
 
     out = DecodedFrames({}, 0)
     last = max(wanted)
-    container.seek(0, stream=stream, backward=True, any_frame=False)
-    try:
+    try:  # a seek on random bytes can fail too (PermissionError from PyAV: EPERM)
+        container.seek(0, stream=stream, backward=True, any_frame=False)
         for i, frame in enumerate(container.decode(stream)):
             out.decoded += 1
             out.total = i + 1
@@ -155,7 +155,10 @@ def _decode_seeking(container: Any, stream: Any, index: FrameIndex, targets: lis
         keyframe = index.keyframes[k] if k >= 0 else index.pts[0]
         skipped = position[keyframe] - position.get(current, -1)  # frames a seek would save
         if frames is None or target <= current or (keyframe > current and skipped > SEEK_MIN_SKIP):
-            container.seek(keyframe, stream=stream, backward=True, any_frame=False)
+            try:
+                container.seek(keyframe, stream=stream, backward=True, any_frame=False)
+            except av.error.FFmpegError:
+                return None  # the sequential decode names the problem
             frames = container.decode(stream)
             out.seeks += 1
             current = -1
@@ -191,31 +194,42 @@ def decode_video_frames(
     ``indices_for`` gets the clip's frame count and returns the indices wanted (repeats allowed).
     ``seek=False`` decodes in order from the start (the slow reference, for benchmarks).
     """
+    import av
+
     p = Path(path)
     container = _open(p)
     try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        index = index_frames(container, stream, p)
-        if index.count == 0:
-            raise ReadError(p, "holds no decodable video frames (the video stream is empty)")
-        indices = [int(i) for i in indices_for(index.count)]
-        result = None
-        if seek and index.has_timestamps:
-            result = _decode_seeking(container, stream, index, indices)
-        if result is None:
-            result = _decode_sequential(container, stream, set(indices), p)
-            result.total = index.count
-        missing = [i for i in indices if i not in result.frames]
-        if missing:
-            raise ReadError(
-                p,
-                f"corrupt or truncated: frame {missing[0]} of the {index.count} the container lists could not be "
-                f"decoded ({result.decoded} frames decoded)",
-            )
-        return [result.frames[i] for i in indices], result
+        return _decode(container, p, indices_for, seek)
+    except av.error.FFmpegError as exc:  # any FFmpeg failure the steps above do not word themselves
+        raise ReadError(p, f"not a video FFmpeg can decode, or truncated/corrupt ({_reason(exc)})") from exc
     finally:
         container.close()
+
+
+def _decode(
+    container: Any, p: Path, indices_for: Callable[[int], Sequence[int]], seek: bool
+) -> tuple[list[np.ndarray], DecodedFrames]:
+    """Index, then decode by seeking (or in order when timestamps cannot be trusted)."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    index = index_frames(container, stream, p)
+    if index.count == 0:
+        raise ReadError(p, "holds no decodable video frames (the video stream is empty)")
+    indices = [int(i) for i in indices_for(index.count)]
+    result = None
+    if seek and index.has_timestamps:
+        result = _decode_seeking(container, stream, index, indices)
+    if result is None:
+        result = _decode_sequential(container, stream, set(indices), p)
+        result.total = index.count
+    missing = [i for i in indices if i not in result.frames]
+    if missing:
+        raise ReadError(
+            p,
+            f"corrupt or truncated: frame {missing[0]} of the {index.count} the container lists could not be "
+            f"decoded ({result.decoded} frames decoded)",
+        )
+    return [result.frames[i] for i in indices], result
 
 
 def frame_files(folder: Path, extensions: Sequence[str]) -> list[Path]:

@@ -124,4 +124,12 @@ def read_video(
         )
     if frames.shape[-1] == 0 or frames.shape[-2] == 0:
         raise ReadError(source, "frames have no pixels")
+    if frames.is_floating_point() and not bool(torch.isfinite(frames).all()):  # would be NaN tokens
+        bad = ~torch.isfinite(frames)
+        first = int(bad.flatten(1).any(1).nonzero()[0])
+        raise ReadError(
+            source,
+            f"{int(torch.isnan(frames).sum())} NaN and {int(torch.isinf(frames).sum())} infinite pixel value(s) "
+            f"in the sampled frames, the first in sampled frame {first}",
+        )
     return to_clip(frames, source, size, resize_mode, normalize, channels)

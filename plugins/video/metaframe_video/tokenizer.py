@@ -97,7 +97,8 @@ class TubeletTokenizer(nn.Module):
         if clips.dim() != 5 or clips.shape[1] != self.in_channels:
             raise ValueError(
                 f"expected clips [batch, {self.in_channels}, frames, height, width], got {tuple(clips.shape)} "
-                "(the video reader returns [C, T, H, W] per clip)"
+                "(the video reader returns [C, T, H, W] per clip; read with channels="
+                f"{self.in_channels}, or build the tokenizer with in_channels= the clips' channel count)"
             )
         t, h, w = clips.shape[-3:]
         unit = (self.tubelet_size, self.patch_size, self.patch_size)

@@ -113,3 +113,24 @@ def test_collate_refuses_mismatched_clips(video):
         video.collate([a, b])
     with pytest.raises(ValueError, match="expected a tensor"):
         video.collate([torch.zeros(3, 32, 32)])
+
+
+@pytest.mark.parametrize("ext", [".m4v", ".mp4", ".mov", ".avi"])
+def test_random_bytes_are_named_read_errors(video, tmp_path, ext):
+    # random bytes make PyAV's seek fail with EPERM (a PermissionError): still a ReadError
+    path = tmp_path / f"random{ext}"
+    path.write_bytes(np.random.default_rng(0).bytes(3000))
+    with pytest.raises(ReadError) as info:
+        video.read(path, num_frames=2)
+    assert str(info.value).startswith(f"{path}: "), info.value
+    assert not isinstance(info.value, PermissionError)
+
+
+def test_nan_and_inf_frames_in_memory_are_refused(video):
+    clip = np.full((4, 8, 8, 3), 0.5, np.float32)
+    clip[2, 1, 1, 0] = np.nan
+    _fails(video, clip, "1 NaN", "sampled frame 2", num_frames=4)
+    tensor = torch.full((3, 4, 8, 8), 0.5)
+    tensor[1, 3, 0, 0] = float("inf")
+    _fails(video, tensor, "1 infinite", "sampled frame 3", num_frames=4)
+    _fails(video, [clip[0], clip[2]], "NaN", num_frames=2)

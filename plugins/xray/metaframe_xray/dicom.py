@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from metaframe.ops import require_file
+from metaframe.ops import MAX_IMAGE_PIXELS, require_file
 from metaframe_registry import ReadError
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
@@ -49,8 +49,17 @@ def dataset_to_array(ds: Any, source: Any) -> np.ndarray:
         raise ReadError(source, "DICOM file holds no pixel data (truncated, or not an image object)")
     meta = getattr(ds, "file_meta", None)
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    if rows * columns > MAX_IMAGE_PIXELS:  # a compressed bomb would decode to this much
+        raise ReadError(
+            source,
+            f"header declares {rows} x {columns} = {rows * columns} pixels, more than the limit of "
+            f"{MAX_IMAGE_PIXELS} (metaframe.ops.MAX_IMAGE_PIXELS)",
+        )
     try:
         pixels = ds.pixel_array
+    except MemoryError as exc:
+        raise ReadError(source, "pixel data too large to decode in the memory available") from exc
     except (RuntimeError, NotImplementedError) as exc:
         if syntax is not None and syntax.is_compressed:
             raise ReadError(

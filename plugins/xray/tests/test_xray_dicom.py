@@ -88,3 +88,23 @@ def test_dicom_and_png_resized_into_one_batch(xray, tmp_path):
     assert torch.allclose(batch.mean((1, 2, 3)), torch.zeros(2), atol=1e-4)  # per-image normalised
     with pytest.raises(ValueError, match="different shapes"):
         xray.load([path, tmp_path / "x.png"], size=None)
+
+
+def test_dicom_header_claiming_a_huge_image_is_refused_before_decoding(xray, tmp_path):
+    ds = pydicom.dcmread(write_dicom(tmp_path / "plain.dcm", STORED))
+    ds.compress(RLELossless, STORED)
+    ds.Rows, ds.Columns = 60000, 60000  # RLE decodes to what the header says: 7.2 GB of uint16
+    ds.save_as(tmp_path / "bomb.dcm", enforce_file_format=True)
+    with pytest.raises(ReadError, match=r"bomb\.dcm: header declares 60000 x 60000 = 3600000000 pixels"):
+        xray.read(tmp_path / "bomb.dcm")
+
+
+def test_nan_pixels_in_memory_and_float_tiffs_are_refused(xray, tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    image = np.ones((8, 8), np.float32)
+    image[2, 3] = np.nan
+    tifffile.imwrite(tmp_path / "nan.tif", image)
+    with pytest.raises(ReadError, match=r"nan\.tif: image holds NaN"):
+        xray.read(tmp_path / "nan.tif")
+    with pytest.raises(ReadError, match="1 NaN"):
+        xray.read(torch.from_numpy(image)[None])
