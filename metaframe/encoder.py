@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from torch import nn
@@ -27,8 +27,11 @@ from .encoder_checkpoint import (
     METADATA_FORMAT,
     NORM_PRE_PREFIX,
     CheckpointError,
+    block_indices,
+    index_ranges,
     infer_shape,
     key_diff,
+    non_finite,
     read_encoder_file,
 )
 from .encoder_presets import PRESETS, get_preset, match_preset
@@ -157,8 +160,11 @@ class FrozenEncoder(nn.Module):
         Width and depth come from the tensors' shapes. The head count is never guessed: it
         comes from the argument, the file's metadata, or a preset of exactly this shape (the
         official B/16 and L/14 are presets); otherwise ``num_heads`` is required. Keys are
-        checked strictly. LayerNorm eps is 1e-5 (CLIP / the official files) except for timm ViT
-        state_dicts (timm uses 1e-6). A metaframe file's declared sha256 is verified.
+        checked strictly (missing, unexpected, mis-shaped and non-floating-point tensors are
+        named), NaN or ±inf weights are refused. LayerNorm eps is 1e-5 (CLIP / the official
+        files) except for timm ViT state_dicts (timm uses 1e-6). The identity's sha256 is always
+        computed from the tensors loaded, never taken from the file; a metaframe file's declared
+        sha256 is verified against the tensors as read, whatever ``dtype`` they are cast to.
         """
         weights = read_encoder_file(path)
         embed_dim, depth, mlp_ratio = infer_shape(weights.state_dict, path)
@@ -186,23 +192,34 @@ class FrozenEncoder(nn.Module):
                 source=weights.metadata.get("source") or Path(path).name,
             )
         expected = {k: v.shape for k, v in encoder.blocks.state_dict().items()}
-        diff = key_diff(expected, state)
+        expected.update({NORM_PRE_PREFIX + k: v.shape for k, v in encoder.norm_pre.state_dict().items()})
+        found = {**state, **{NORM_PRE_PREFIX + k: v for k, v in pre.items()}}
+        diff = key_diff(expected, found)
         if diff:
+            indices = block_indices(state)
+            gap = f"; blocks found: {index_ranges(indices)}" if indices and indices[-1] >= depth else ""
             raise CheckpointError(
                 f"{path}: the weights do not match {depth} ViT blocks of width {embed_dim} "
-                f"({weights.source_format} layout):\n{diff}"
+                f"({weights.source_format} layout{gap}):\n{diff}"
             )
-        cast = lambda d: {k: v.to(dtype) if v.is_floating_point() else v for k, v in d.items()}  # noqa: E731
+        bad = non_finite(found)
+        if bad:
+            raise CheckpointError(f"{path}: weights hold NaN or inf values in {bad}; the file is corrupt or was tampered with")
+        declared = weights.metadata.get("sha256")
+        # the module's key order, as weights_sha256; without a declared hash, computed when first asked
+        as_read = tensors_sha256((k, found[k]) for k in expected) if declared else None
+        if declared and as_read != declared:
+            raise CheckpointError(
+                f"{path}: the weights' sha256 is {as_read[:16]}…, but the file declares "
+                f"{declared[:16]}…: the tensors were changed after the file was written"
+            )
+        cast = lambda d: {k: v.to(dtype) for k, v in d.items()}  # noqa: E731 - all floating point (checked above)
         encoder.blocks.load_state_dict(cast(state), strict=True, assign=True)
         if pre:
             encoder.norm_pre.load_state_dict(cast(pre), strict=True, assign=True)
         encoder.requires_grad_(False)
-        declared = weights.metadata.get("sha256")
-        if declared and dtype == torch.float32 and encoder.weights_sha256() != declared:
-            raise CheckpointError(
-                f"{path}: the weights' sha256 is {encoder.weights_sha256()[:16]}…, but the file declares "
-                f"{declared[:16]}…: the tensors were changed after the file was written"
-            )
+        if as_read is not None and all(v.dtype == dtype for v in found.values()):  # nothing cast: read = loaded
+            encoder._sha256 = as_read
         return encoder
 
     # -- behaviour -----------------------------------------------------------------------
@@ -239,12 +256,7 @@ class FrozenEncoder(nn.Module):
     def weights_sha256(self) -> str:
         """sha256 over the frozen tensors in key order (independent of file format)."""
         if self._sha256 is None:
-            digest = hashlib.sha256()
-            for key, tensor in self._frozen_state().items():
-                t = tensor.detach().to("cpu").contiguous()
-                digest.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
-                digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-            self._sha256 = digest.hexdigest()
+            self._sha256 = tensors_sha256(self._frozen_state().items())
         return self._sha256
 
     @property
@@ -298,6 +310,16 @@ class FrozenEncoder(nn.Module):
             f"backend={self.backend}, preset={self.preset}, embed_dim={self.embed_dim}, depth={self.depth}, "
             f"num_heads={self.num_heads}, norm_eps={self.norm_eps}"
         )
+
+
+def tensors_sha256(items: Iterable[tuple[str, torch.Tensor]]) -> str:
+    """sha256 over ``(key, tensor)`` pairs in the order given: key, dtype, shape and raw bytes of each."""
+    digest = hashlib.sha256()
+    for key, tensor in items:
+        t = tensor.detach().to("cpu").contiguous()
+        digest.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
+        digest.update(t.view(torch.uint8).numpy().data if t.numel() else b"")  # the buffer itself, no copy
+    return digest.hexdigest()
 
 
 def _is_plain_vit_block(block: nn.Module) -> bool:

@@ -92,7 +92,8 @@ def read_encoder_file(path: str | Path) -> EncoderWeights:
 
     if metadata.get("format") == METADATA_FORMAT:
         return EncoderWeights(dict(raw), metadata, "metaframe")
-    if any(k.startswith("blocks.") for k in raw):
+    official = any(re.match(r"^\d+\.", k) for k in raw)  # an official file with a stray 'blocks.*' key stays official
+    if not official and any(k.startswith("blocks.") for k in raw):
         # timm VisionTransformer: keep its blocks and input norm, drop patch embedding, cls, norm, head
         blocks = {k.removeprefix("blocks."): v for k, v in raw.items() if k.startswith("blocks.")}
         blocks.update({k: v for k, v in raw.items() if k.startswith(NORM_PRE_PREFIX)})
@@ -100,24 +101,58 @@ def read_encoder_file(path: str | Path) -> EncoderWeights:
     return EncoderWeights(dict(raw), metadata, "official")
 
 
+def block_indices(state_dict: Mapping[str, torch.Tensor]) -> list[int]:
+    """The sorted block numbers that keys like ``'3.norm1.weight'`` name."""
+    return sorted({int(m.group(1)) for k in state_dict if (m := re.match(r"^(\d+)\.", k))})
+
+
 def infer_shape(state_dict: Mapping[str, torch.Tensor], path: str | Path) -> tuple[int, int, float]:
-    """(embed_dim, depth, mlp_ratio) from the tensors' shapes."""
-    indices = {int(m.group(1)) for k in state_dict if (m := re.match(r"^(\d+)\.", k))}
-    if not indices or "0.norm1.weight" not in state_dict:
+    """(embed_dim, depth, mlp_ratio) from the tensors' shapes.
+
+    Depth is the run of block numbers 0, 1, 2, ... without a gap, never the largest number
+    seen: one stray key ``'999.x'`` is one unexpected key, not 988 missing blocks.
+    """
+    indices = block_indices(state_dict)
+    norm1 = state_dict.get("0.norm1.weight")
+    if not indices or norm1 is None:
         sample = ", ".join(list(state_dict)[:5]) or "none"
         raise CheckpointError(
             f"{path}: no transformer blocks found (expected keys like '0.norm1.weight' or 'blocks.0.norm1.weight'; "
             f"found: {sample})"
         )
-    depth = max(indices) + 1
-    embed_dim = state_dict["0.norm1.weight"].shape[0]
+    if norm1.dim() != 1:
+        raise CheckpointError(f"{path}: 0.norm1.weight: expected a vector of the width, found shape {tuple(norm1.shape)}")
+    present = set(indices)
+    depth = 0
+    while depth in present:
+        depth += 1
+    embed_dim = norm1.shape[0]
     fc1 = state_dict.get("0.mlp.fc1.weight")
-    mlp_ratio = fc1.shape[0] / embed_dim if fc1 is not None else 4.0
+    mlp_ratio = fc1.shape[0] / embed_dim if fc1 is not None and fc1.dim() == 2 and embed_dim else 4.0
     return embed_dim, depth, mlp_ratio
 
 
+def index_ranges(indices: list[int]) -> str:
+    """``[0, 1, 2, 5, 999]`` -> ``'0-2, 5, 999'`` (block numbers, as error messages show them)."""
+    parts: list[str] = []
+    start = prev = None
+    for i in [*indices, None]:
+        if start is not None and (i is None or i != prev + 1):
+            parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = None
+        if i is not None and start is None:
+            start = i
+        prev = i
+    return ", ".join(parts)
+
+
 def key_diff(expected: Mapping[str, torch.Size], found: Mapping[str, torch.Tensor], limit: int = 10) -> str:
-    """A readable report of missing, unexpected and mis-shaped keys ('' when they agree)."""
+    """A readable report of missing, unexpected, mis-shaped and non-float keys ('' when they agree).
+
+    The first line counts each kind (``missing: 1, unexpected: 1, mis-shaped: 0, not floating
+    point: 0``), the next ones name the first ``limit`` of each: a weight stored as int64 is
+    refused here, at load, not at the first forward.
+    """
     missing = [k for k in expected if k not in found]
     unexpected = [k for k in found if k not in expected]
     misshaped = [
@@ -125,10 +160,41 @@ def key_diff(expected: Mapping[str, torch.Size], found: Mapping[str, torch.Tenso
         for k in expected
         if k in found and tuple(found[k].shape) != tuple(expected[k])
     ]
-    lines = []
-    for title, items in (("missing keys", missing), ("unexpected keys", unexpected), ("mis-shaped keys", misshaped)):
+    not_float = [
+        f"{k}: {found[k].dtype} (expected a floating-point dtype)"
+        for k in expected
+        if k in found and not found[k].is_floating_point()
+    ]
+    kinds = (
+        ("missing keys", "missing", missing),
+        ("unexpected keys", "unexpected", unexpected),
+        ("mis-shaped keys", "mis-shaped", misshaped),
+        ("not floating point", "not floating point", not_float),
+    )
+    if not any(items for _, _, items in kinds):
+        return ""
+    lines = ["  " + ", ".join(f"{short}: {len(items)}" for _, short, items in kinds)]
+    for title, _, items in kinds:
         if items:
             shown = items[:limit]
             more = f" … and {len(items) - limit} more" if len(items) > limit else ""
             lines.append(f"  {title} ({len(items)}): " + ", ".join(shown) + more)
     return "\n".join(lines)
+
+
+def non_finite(tensors: Mapping[str, torch.Tensor], limit: int = 5) -> str:
+    """``'key (n of N)'`` for the first tensors holding NaN or ±inf ('' when all are finite).
+
+    A finite sum proves every element finite (NaN and inf never cancel back to a number) and
+    costs a fifth of ``isfinite``; only a tensor whose sum is not finite is counted exactly.
+    """
+    bad = []
+    for key, tensor in tensors.items():
+        if not tensor.is_floating_point() or bool(torch.isfinite(tensor.sum())):
+            continue
+        if not bool(torch.isfinite(tensor).all()):  # the sum may only have overflowed
+            bad.append(f"{key} ({int((~torch.isfinite(tensor)).sum())} of {tensor.numel()})")
+    if not bad:
+        return ""
+    more = f" … and {len(bad) - limit} more" if len(bad) > limit else ""
+    return f"{len(bad)} tensor(s): " + ", ".join(bad[:limit]) + more

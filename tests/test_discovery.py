@@ -310,3 +310,104 @@ def test_warm_listing_imports_neither_pydantic_nor_entry_modules(tmp_path: Path)
     warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout.strip() == "", f"a warm listing imported {warm.stdout.strip()}"
+
+
+@pytest.fixture
+def exiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Plugins that call sys.exit: a modality and a hook module at import, a hook when called."""
+    site = tmp_path / "exiting"
+    third_party(site)
+    make_distribution(
+        site,
+        "metaframe-quitter",
+        "0.1.0",
+        {"metaframe.modalities": {"quitter": "mf_quitter:manifest"}, "metaframe.plugins": {"quitter": "mf_quitter_hooks"}},
+        {"mf_quitter/__init__.py": "import sys\nsys.exit(3)\n", "mf_quitter_hooks/__init__.py": "raise SystemExit('bye')\n"},
+    )
+    make_distribution(
+        site,
+        "metaframe-hook-quitter",
+        "0.2.0",
+        {"metaframe.plugins": {"hq": "mf_hq"}},
+        {
+            "mf_hq/__init__.py": "import sys\nfrom metaframe_registry import hookimpl\n"
+            "@hookimpl\ndef metaframe_register_heads(register):\n    sys.exit(5)\n"
+        },
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("METAFRAME_LOAD_PLUGINS", raising=False)
+    return site
+
+
+def test_plugin_calling_sys_exit_is_a_failed_plugin_not_an_exit(exiting: Path) -> None:
+    records = {r.name: r for r in discover_modalities()}
+    assert records["quitter"].status == "error" and "SystemExit: 3" in records["quitter"].error
+    assert "sys.exit" in records["quitter"].error
+    registry = Registry()
+    assert registry.manifest("image").distribution == "metaframe-image"  # the others still work
+    assert "quitter" not in registry.modality_names()
+    with pytest.raises(PluginLoadError, match="SystemExit: 3"):
+        registry.manifest("quitter")
+    hooks = {r.distribution: r for r in registry.plugin_records()}
+    assert hooks["metaframe-quitter"].status == "error" and "SystemExit: bye" in hooks["metaframe-quitter"].error
+    assert "classification" in registry.heads()  # a hook calling sys.exit is that plugin's failure
+    failed = " ".join(registry.failed_plugins())
+    assert "metaframe_register_heads raised SystemExit: 5" in failed
+
+
+def test_keyboard_interrupt_in_a_plugin_still_interrupts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "interrupting"
+    make_distribution(
+        site, "metaframe-ctrlc", "0.1.0", {"metaframe.modalities": {"ctrlc": "mf_ctrlc:manifest"}},
+        {"mf_ctrlc/__init__.py": "raise KeyboardInterrupt\n"},
+    )
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(KeyboardInterrupt):
+        discover_modalities(env={"METAFRAME_LOAD_PLUGINS": "metaframe-ctrlc"})
+
+
+def test_cli_lists_despite_a_plugin_calling_sys_exit(exiting: Path, cli) -> None:
+    result = cli("list-modalities", pythonpath=exiting)
+    assert result.returncode == 0, result.stderr
+    quitter = next(line for line in result.stdout.splitlines() if line.startswith("quitter"))
+    assert "error: SystemExit: 3" in quitter
+    assert any(line.startswith("image") and line.rstrip().endswith("ok") for line in result.stdout.splitlines())
+    strict = cli("list-modalities", "--strict", pythonpath=exiting)
+    assert strict.returncode == 1 and "quitter (metaframe-quitter)" in strict.stderr
+    assert "quitter" in strict.stdout  # the listing is still printed
+
+
+def test_strict_exit_status_only_for_failures(site: Path, cli) -> None:
+    env = {"METAFRAME_LOAD_PLUGINS": "metaframe-sonar,metaframe-image"}
+    clean = cli("list-modalities", "--strict", pythonpath=site, env_extra=env)
+    assert clean.returncode == 0, clean.stderr
+    assert cli("list-modalities", "--strict", "sonar", pythonpath=site).returncode == 0  # only listed rows count
+    assert cli("list-modalities", "--strict", "broken", "--format", "json", pythonpath=site).returncode == 1
+
+
+def test_listing_and_lookup_agree_for_duplicate_and_broken_names(site: Path) -> None:
+    import metaframe
+    from metaframe_registry import use_registry
+
+    with use_registry(Registry()):
+        names = metaframe.list_modalities()
+        assert "sonar" in names
+        assert "image" not in names, "image is listed, but get_modality('image') raises (two providers)"
+        for name in names:
+            metaframe.get_modality(name)  # every listed name can be used
+        shown = {r.name for r in metaframe.list_modalities(include_errors=True)}
+        for name in shown - set(names):
+            with pytest.raises((DuplicateModalityError, PluginLoadError)):
+                metaframe.get_modality(name)
+    chosen = Registry(env={"METAFRAME_LOAD_PLUGINS": "metaframe-image,metaframe-sonar"})
+    assert "image" in chosen.modality_names()  # choosing one provider makes it usable again
+
+
+def test_tokenizer_module_calling_sys_exit_is_a_resolve_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metaframe_registry import ResolveError
+    from metaframe_registry.resolve import resolve
+
+    (tmp_path / "mf_exit_tok.py").write_text("import sys\nsys.exit(7)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ResolveError, match="cannot import module 'mf_exit_tok' .*SystemExit: 7"):
+        resolve("mf_exit_tok:build")

@@ -16,7 +16,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         description=HELP + ". Broken plugins are listed with status 'error' and a one-line reason, plugins that "
         "work but are slow to list (an entry module importing torch) with 'warn'; "
         "METAFRAME_LOAD_PLUGINS=dist1,dist2 limits which distributions load (empty: none). Validated manifests of "
-        "unchanged entry points are cached under METAFRAME_CACHE_DIR (default ~/.cache/metaframe; empty: off).",
+        "unchanged entry points are cached under METAFRAME_CACHE_DIR (default ~/.cache/metaframe; empty: off). "
+        "Exit status 0 even when plugins are broken (they are listed); --strict makes it 1 when any listed one failed.",
     )
     p.add_argument(
         "pattern",
@@ -26,6 +27,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     p.add_argument("--debug", action="store_true", help="print the full traceback of plugins that failed to load")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 when any listed plugin has status error (for CI); without it the exit status is 0 "
+        "whatever the plugins' statuses",
+    )
     return p
 
 
@@ -101,4 +108,11 @@ def run(args: argparse.Namespace) -> int:
             for r in rows:
                 if r["traceback"]:
                     print(f"\n--- {r['name']} ({r['distribution']}) ---\n{r['traceback']}")
+    failed = [r for r in rows if r["status"] == "error"]
+    if args.strict and failed:
+        import sys
+
+        names = ", ".join(f"{r['name']} ({r['distribution'] or '-'})" for r in failed)
+        print(f"metaframe list-modalities: --strict: {len(failed)} of {len(rows)} failed: {names}", file=sys.stderr)
+        return 1
     return 0

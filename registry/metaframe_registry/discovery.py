@@ -151,7 +151,18 @@ def entry_points(group: str, env: dict[str, str] | None = None) -> list[metadata
 
 def one_line(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, SystemExit):
+        text += " (the plugin called sys.exit; a plugin must raise an exception instead)"
     return " ".join(text.split())
+
+
+def fatal(exc: BaseException) -> bool:
+    """True for the one exception a plugin's failure must not swallow: the user's Ctrl-C.
+
+    ``SystemExit`` (a plugin calling ``sys.exit`` at import) and other ``BaseException``
+    subclasses are the plugin's failure, recorded like any error, never the host's exit.
+    """
+    return isinstance(exc, KeyboardInterrupt)
 
 
 TORCH_WARNING = (
@@ -203,7 +214,9 @@ def discover(group: str, load: Loader, env: dict[str, str] | None = None, descri
         base: dict[str, Any] = dict(name=ep.name, group=group, value=ep.value, distribution=dist, version=version)
         try:
             records.append(PluginRecord(**base, **load(ep, base)))
-        except Exception as exc:  # noqa: BLE001 - one broken plugin never hides the others
+        except BaseException as exc:  # noqa: BLE001 - one broken plugin never hides (nor exits) the others
+            if fatal(exc):
+                raise
             import traceback
 
             records.append(PluginRecord(**base, error=describe(exc), traceback=traceback.format_exc()))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import pluggy
 
 from . import hookspecs
-from .discovery import MODALITY_GROUP, PluginRecord, discover_modalities, discover_plugins, one_line
+from .discovery import MODALITY_GROUP, PluginRecord, discover_modalities, discover_plugins, fatal, one_line
 from .errors import (
     DuplicateModalityError,
     DuplicateRegistrationError,
@@ -140,7 +140,9 @@ class Registry:
     def _add_plugin(self, plugin: Any, name: str) -> str | None:
         try:
             self._pm.register(plugin, name=name)
-        except Exception as exc:  # noqa: BLE001 - a bad hook signature, a duplicate plugin name
+        except BaseException as exc:  # noqa: BLE001 - a bad hook signature, a duplicate plugin name, sys.exit
+            if fatal(exc):
+                raise
             return one_line(exc)
         return None
 
@@ -173,7 +175,9 @@ class Registry:
 
                     try:
                         impl.function(register)
-                    except Exception as exc:  # noqa: BLE001 - one broken hook never hides the others
+                    except BaseException as exc:  # noqa: BLE001 - one broken hook never hides (nor exits) the others
+                        if fatal(exc):
+                            raise
                         self._hook_failed(impl.plugin_name, HOOKS[kind], exc)
                 self._tables[kind] = table
             return self._tables[kind]
@@ -215,8 +219,18 @@ class Registry:
             self._extra_modalities = [r for r in self._extra_modalities if r.name != name]
 
     def modality_names(self, pattern: str | None = None) -> list[str]:
-        """Names of modalities that loaded (a duplicated name is listed once), optionally fnmatch-filtered."""
-        return matching(sorted({r.name for r in self.modality_records() if r.loaded}), pattern)
+        """Names ``manifest`` answers for, optionally fnmatch-filtered: the listing and the lookup agree.
+
+        A name provided by two entry points (a fork installed beside the original) or whose one
+        entry point failed is not listed, because looking it up raises; ``modality_records``
+        (``list_modalities(include_errors=True)``, ``metaframe list-modalities``) shows those.
+        """
+        records = self.modality_records()
+        counts: dict[str, int] = {}
+        for r in records:
+            counts[r.name] = counts.get(r.name, 0) + 1
+        usable = {r.name for r in records if r.loaded and counts[r.name] == 1}
+        return matching(sorted(usable), pattern)
 
     def manifest(self, name: str) -> ModalityManifest:
         records = [r for r in self.modality_records() if r.name == name]

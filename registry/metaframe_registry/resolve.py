@@ -27,7 +27,9 @@ def resolve(reference: str) -> Any:
     module_name, _, attr_path = reference.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - any import failure becomes a readable error
+    except BaseException as exc:  # noqa: BLE001 - any import failure (sys.exit included) becomes a readable error
+        if isinstance(exc, KeyboardInterrupt):
+            raise
         raise ResolveError(
             f"cannot import module {module_name!r} named by {reference!r}: {type(exc).__name__}: {exc}"
         ) from exc
