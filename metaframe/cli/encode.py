@@ -31,7 +31,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--pooling", choices=("cls", "mean", "max", "cls+max+mean"), default=None,
                    help="embedding: [CLS], mean or max of the tokens, or all three (default: as the run's head "
                    "pools, cls without --run)")
-    p.add_argument("--skip-errors", action="store_true", help="report unreadable files and go on (exit status 1)")
+    p.add_argument("--skip-errors", action="store_true", help="report files that cannot be read, that the tokenizer refuses or whose embedding is not finite, "
+                   "leave them out and go on (exit status 1)")
     p.add_argument("--tokenizer-option", dest="tokenizer_options", action="append", default=[], metavar="KEY=VALUE",
                    help="tokenizer option without --run, value parsed as YAML, e.g. --tokenizer-option num_bands=10 "
                    "(repeatable)")
@@ -65,6 +66,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {result.out}: {tuple(result.embeddings.shape)} embeddings; index {result.index}")
     if result.failed:
-        print(f"{len(result.failed)} file(s) could not be read (listed in {result.index})", file=sys.stderr)
+        print(f"{len(result.failed)} file(s) could not be encoded (listed in {result.index})", file=sys.stderr)
         return 1
     return 0

@@ -12,6 +12,7 @@ examples:
   metaframe train config.yaml
   metaframe train config.yaml --set optimizer.lr=3e-4 --set epochs=20
   metaframe train config.yaml --resume runs/my-run        # continue an interrupted run
+  metaframe train config.yaml --resume runs/my-run --set optimizer.lr=1e-4 --allow-config-change
   metaframe train config.yaml --print-config              # show the resolved config and exit
   torchrun --nproc-per-node 2 -m metaframe train config.yaml   # DistributedDataParallel
 """
@@ -28,6 +29,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("config", help="config file (.yaml, .yml, .toml or .json)")
     p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue RUN_DIR from its last complete checkpoint")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="with --resume: apply fields that differ from the run's config.yaml (besides epochs, max_steps, "
+                   "checkpoint_every, log_every, num_workers, device) and record them in RUN_DIR/config_changes.jsonl; "
+                   "without it such a difference is an error listing them")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set optimizer.lr=0.001 (repeatable)")
     p.add_argument("--output-dir", default=None, help="run directory (overrides output_dir)")
@@ -47,6 +52,25 @@ def _fields() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from metaframe_registry import ConfigError
+
+    try:
+        return _run(args)
+    except ConfigError as exc:  # every config error names the file it is about, on one line
+        raise ConfigError(in_file(args.config, exc)) from None
+
+
+def in_file(config: str, exc: Exception) -> str:
+    """``CONFIG: message`` unless the message already starts with the config file's name."""
+    from pathlib import Path
+
+    text = str(exc)
+    if text.startswith((config, str(Path(config)))):
+        return text
+    return f"{config}: " + " ".join(text.split())
+
+
+def _run(args: argparse.Namespace) -> int:
     from metaframe.engine.config import config_to_dict, load_config
 
     overrides = list(args.overrides)
@@ -66,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from metaframe.engine.trainer import train
 
-    result = train(config, resume=args.resume, quiet=args.quiet)
+    result = train(config, resume=args.resume, quiet=args.quiet, allow_config_change=args.allow_config_change)
     if not args.quiet and result.run_dir is not None:
         import os
 

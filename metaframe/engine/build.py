@@ -21,14 +21,40 @@ def build_encoder(cfg: EncoderConfig) -> torch.nn.Module:
     weights, so it is set by the caller (the trainer) on the shared instance.
     """
 
+    from pathlib import Path
+
     from metaframe.encoder_cache import shared_encoder
 
+    if cfg.checkpoint is not None and not Path(cfg.checkpoint).exists():
+        raise ConfigError(f"encoder.checkpoint: {cfg.checkpoint!r} — no such file")
     try:
         return shared_encoder(cfg.name, cfg.factory_options())
     except RegistryError as exc:
         raise ConfigError(f"encoder.name: {cfg.name!r} — {exc}") from None
     except KeyError as exc:
         raise ConfigError(f"encoder.preset: {cfg.preset!r} — {exc.args[0]}") from None
+
+
+def check_names(config: TrainConfig) -> None:
+    """Every modality and head kind the config names is installed: a ConfigError naming the field
+    before anything is read (an unknown head kind would otherwise be taken for a regression head)."""
+    from metaframe.api import get_modality
+    from metaframe_registry import default_registry
+
+    for name in config.modality_names:
+        try:
+            get_modality(name)
+        except RegistryError as exc:
+            raise ConfigError(f"modalities: {name!r} — {_one_line(exc)}") from None
+    for name, head in config.heads.items():
+        try:
+            default_registry().head(head.kind)
+        except RegistryError as exc:
+            raise ConfigError(f"heads.{name}.kind: {head.kind!r} — {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def head_options(config: TrainConfig, name: str, label_maps: dict[str, list[Any]], shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:

@@ -148,7 +148,7 @@ class DataConfig(_Strict):
     path_column: str = Field("path", description="manifest column with the sample's path or value (one modality)")
     target_column: str | None = Field(None, description="manifest column with the target (default: the head's target)")
     dataset_options: dict[str, Any] = Field(default_factory=dict, description="options for Modality.dataset")
-    limit: int | None = Field(None, gt=0, description="use only the first N training samples (quick runs)")
+    limit: int | None = Field(None, gt=0, description="use only N training samples, drawn across the classes (stratified, seeded by split_seed; quick runs)")
 
 
 class OptimizerConfig(_Strict):
@@ -190,6 +190,9 @@ class TrainConfig(_Strict):
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps")
     mixed_precision: Literal["no", "bf16", "fp16"] = Field("no", description="autocast dtype (bf16 is slower than float32 on most CPUs)")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    distributed_timeout_s: float = Field(
+        600.0, gt=0, description="under torchrun: seconds one process waits for the others in a collective before the run stops naming its rank (raise it when fitting a tokenizer on rank 0 takes longer)"
+    )
     log_every: int = Field(10, gt=0, description="write a training-loss line to metrics.jsonl every N steps")
     checkpoint_every: int | None = Field(None, gt=0, description="also checkpoint every N steps (default: each epoch)")
     monitor: Literal["val_loss", "val_accuracy"] | None = Field(
@@ -306,10 +309,21 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser error becomes a readable one
-        raise ConfigError(f"{p}: cannot parse {suffix[1:].upper()}: {exc}") from None
+        raise ConfigError(f"{p}: cannot parse {suffix[1:].upper()}: {_parse_problem(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping at the top level, found {type(data).__name__}")
     return data
+
+
+def _parse_problem(exc: Exception) -> str:
+    """A parser's error as one line: YAML's multi-line report becomes ``problem (line L, column C)``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if problem and mark is not None:
+        context = getattr(exc, "context", None)
+        text = f"{context}, {problem}" if context else problem
+        return f"{text} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
 
 
 def set_override(data: dict[str, Any], assignment: str) -> None:

@@ -142,12 +142,22 @@ def target_columns(config: TrainConfig) -> dict[str, str]:
     return {t: t for t in targets}
 
 
-def load_examples(source: str | Path, config: TrainConfig) -> list[Example]:
-    from metaframe.api import get_modality
-
+def load_examples(source: str | Path, config: TrainConfig, what: str = "data.train") -> list[Example]:
+    """The examples of ``source``; a ConfigError names the field ``what`` it came from."""
     path = Path(source)
     if not path.exists():
-        raise ConfigError(f"data: {path} does not exist")
+        raise ConfigError(f"{what}: {str(path)!r} — does not exist")
+    try:
+        return _load_examples(path, config)
+    except ConfigError as exc:
+        if str(exc).startswith(("data.", "modalities", "heads.")):
+            raise
+        raise ConfigError(f"{what}: {exc}") from None
+
+
+def _load_examples(path: Path, config: TrainConfig) -> list[Example]:
+    from metaframe.api import get_modality
+
     fmt = detect_format(path, config.data.format)
     if fmt == "folders":
         if len(config.modalities) != 1 or len(config.heads) != 1:
@@ -220,12 +230,44 @@ def build_splits(
     if val_data is not None:
         val = examples_from_pairs(val_data, config, "val_data")
     elif data.val is not None:
-        val = load_examples(data.val, config)
+        val = load_examples(data.val, config, "data.val")
     else:
         train, val = split(train, data.val_fraction, data.split_seed)
     if data.limit is not None:
-        train = train[: data.limit]
+        train = limit_examples(train, data.limit, config, data.split_seed)
     return train, val
+
+
+def limit_examples(examples: list[Example], limit: int, config: TrainConfig, seed: int) -> list[Example]:
+    """``limit`` examples drawn across the classes of the first classification target (seeded).
+
+    Folders and many manifests list their samples class by class; the first N would be one class.
+    Without a classification target the N are a seeded random subset. The kept examples stay in
+    their original order.
+    """
+    if limit >= len(examples):
+        return examples
+    rng = np.random.default_rng(seed)
+    target = next((h.target for h in config.heads.values() if h.resolved_task == "classification"), None)
+    groups: dict[Any, list[int]] = {}
+    for i, example in enumerate(examples):
+        key = _plain(example.targets.get(target)) if target is not None else None
+        groups.setdefault(key if _hashable(key) else repr(key), []).append(i)
+    queues = [list(rng.permutation(idx)) for _, idx in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(int(queue.pop(0)))
+    return [examples[i] for i in sorted(chosen)]
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 # -- labels ------------------------------------------------------------------------------

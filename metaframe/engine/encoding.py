@@ -1,8 +1,10 @@
 """``metaframe.encode``: files → one embedding per file through the frozen encoder.
 
 Reading and tokenizing run in DataLoader workers (prefetching), so they hide behind the
-encoder. An unreadable file stops the run naming it, or with ``skip_errors`` is reported and
-left out; the index JSON says which row is which file and which files failed.
+encoder. An unreadable file, a sample the tokenizer refuses (the batch is then tried one
+sample at a time) or one whose embedding is not finite stops the run naming it, or with
+``skip_errors`` is reported and left out; no non-finite row is ever written. The index JSON
+says which row is which file and which files failed.
 """
 
 from __future__ import annotations
@@ -86,16 +88,31 @@ class _CollateGood:
 
     def __call__(
         self, items: list[tuple[int, Any, str | None]]
-    ) -> tuple[list[int], Any, list[tuple[int, str]], str | None]:
-        """``(indices, batch, unreadable, refusal)``: a collate refusal travels as data too, so the
-        user sees its message, not a DataLoader worker's traceback."""
+    ) -> tuple[list[int], Any, list[tuple[int, str]], str | None, list[Any]]:
+        """``(indices, batch, unreadable, refusal, samples)``: a collate refusal travels as data
+        too (with the samples, to be tried one by one), so the user sees its message, not a
+        DataLoader worker's traceback."""
         good = [(i, s) for i, s, e in items if e is None]
         bad = [(i, e) for i, _, e in items if e is not None]
         try:
             batch = self.modality.collate([s for _, s in good]) if good else None
         except CollateError as exc:
-            return [i for i, _ in good], None, bad, str(exc)
-        return [i for i, _ in good], batch, bad, None
+            return [i for i, _ in good], None, bad, str(exc), [s for _, s in good]
+        return [i for i, _ in good], batch, bad, None, []
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, ReadError):
+        return exc.problem
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def _unfit(exc: BaseException) -> bool:
+    """A sample the tokenizer or encoder refuses (shape, size, value), not an out-of-memory."""
+    return isinstance(exc, (ValueError, RuntimeError)) and not isinstance(exc, torch.cuda.OutOfMemoryError)
+
+
+NON_FINITE = "its embedding is not finite (NaN or inf): the input holds non-finite values or overflows the encoder"
 
 
 def encode(
@@ -174,23 +191,56 @@ def encode(
     rows: list[torch.Tensor] = []
     kept: list[int] = []
     failed: list[dict[str, str]] = []
+
+    def fail(i: int, problem: str) -> None:
+        if not skip_errors:
+            raise ReadError(files[i], problem + " (pass --skip-errors to skip such files)")
+        failed.append({"source": describe_source(files[i]), "error": problem})
+        print(f"skipped {describe_source(files[i])}: {problem}", file=sys.stderr)
+
+    def embed(batch: Any) -> torch.Tensor:
+        return pool(model.encode({modality: move_to(batch, dev, non_blocking=True)})).float().cpu()
+
+    def keep(indices: list[int], vec: torch.Tensor) -> None:
+        finite = torch.isfinite(vec).flatten(1).all(dim=1)
+        for row, i in enumerate(indices):
+            if not bool(finite[row]):
+                fail(i, NON_FINITE)
+        rows.append(vec[finite])
+        kept.extend(i for row, i in enumerate(indices) if bool(finite[row]))
+
+    def one_by_one(indices: list[int], samples: list[Any]) -> None:
+        """A batch the tokenizer refused: each sample alone, so only the ones that do not fit fail."""
+        for i, sample in zip(indices, samples):
+            try:
+                vec = embed(mod.collate([sample]))
+            except Exception as exc:  # noqa: BLE001 - filtered by _unfit
+                if not _unfit(exc):
+                    raise
+                fail(i, _problem(exc))
+                continue
+            keep([i], vec)
+
     with torch.inference_mode(), tqdm(total=len(files), desc=f"encode {modality}", unit="file", disable=quiet) as bar:
-        for indices, batch, bad, refusal in loader:
-            if refusal is not None:
+        for indices, batch, bad, refusal, samples in loader:
+            if refusal is not None and not skip_errors:
                 raise CollateError(refusal)
             for i, problem in bad:
-                if not skip_errors:
-                    raise ReadError(files[i], problem + " (pass --skip-errors to skip unreadable files)")
-                failed.append({"source": describe_source(files[i]), "error": problem})
-                print(f"skipped {describe_source(files[i])}: {problem}", file=sys.stderr)
-            if batch is not None:
-                encoded = model.encode({modality: move_to(batch, dev, non_blocking=True)})
-                vec = pool(encoded)
-                rows.append(vec.float().cpu())
-                kept.append(indices)  # type: ignore[arg-type]
+                fail(i, problem)
+            if refusal is not None:
+                one_by_one(indices, samples)
+            elif batch is not None:
+                try:
+                    vec = embed(batch)
+                except Exception as exc:  # noqa: BLE001 - filtered by _unfit
+                    if not _unfit(exc):
+                        raise
+                    one_by_one(indices, _reread(files, indices, mod, read_opts))
+                else:
+                    keep(indices, vec)
             bar.update(len(indices) + len(bad))
     embeddings = torch.cat(rows) if rows else torch.zeros(0, model.embed_dim)
-    names = [describe_source(files[i]) for batch_idx in kept for i in batch_idx]  # type: ignore[attr-defined]
+    names = [describe_source(files[i]) for i in kept]
     result = EncodeResult(embeddings, names, failed)
     if out_path is not None:
         write_embeddings(out_path, embeddings)
@@ -207,6 +257,11 @@ def encode(
         atomic_write_text(index, json.dumps(payload, indent=2) + "\n")
         result.out, result.index = out_path, index
     return result
+
+
+def _reread(files: list[Any], indices: list[int], modality: Modality, options: dict[str, Any]) -> list[Any]:
+    """The samples of a batch the tokenizer refused, read again here (the worker kept only the batch)."""
+    return [modality.read(files[i], **options) for i in indices]
 
 
 def run_pooling(config: Any) -> str:

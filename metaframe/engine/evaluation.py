@@ -49,7 +49,7 @@ def evaluate(
     info = model.run_info  # type: ignore[attr-defined]
     cfg = info.config
     if data is not None:
-        examples = load_examples(data, cfg)
+        examples = load_examples(data, cfg, "--data")
         what = str(data)
     else:
         if cfg.data.train is None:

@@ -43,8 +43,10 @@ def start_files(
     resolved: ResolvedConfig | None,
     label_maps: dict[str, list[Any]],
     resumed_at: int | None,
+    write_config: bool = True,
 ) -> None:
-    """Write config.yaml and labels.json; a resumed run keeps its metrics up to ``resumed_at``."""
+    """Write config.yaml (unless not ``write_config``: a resume that changes nothing keeps the
+    run's own) and labels.json; a resumed run keeps its metrics up to ``resumed_at``."""
     import yaml
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +55,8 @@ def start_files(
     text = yaml.safe_dump(data, sort_keys=False)
     if resolved is not None:
         text += provenance_comment(resolved)
-    atomic_write_text(run_dir / CONFIG_FILE, text)
+    if write_config or not (run_dir / CONFIG_FILE).is_file():
+        atomic_write_text(run_dir / CONFIG_FILE, text)
     atomic_write_text(run_dir / "labels.json", json.dumps(label_maps, indent=2, default=str) + "\n")
     path = run_dir / METRICS_FILE
     if resumed_at is not None:

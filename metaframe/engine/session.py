@@ -52,6 +52,7 @@ class Session:
     total_steps: int
     global_step: int
     state: dict[str, Any]
+    config_changes: list[tuple[str, Any, Any]]
 
     def say(self, message: str) -> None:
         if not self.quiet:

@@ -10,11 +10,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from metaframe_registry import ConfigError
+from metaframe_registry import ConfigError, ReadError
 
 from . import checkpoint as ckpt_io
 from .build import build_encoder, build_model, build_optimizer, cosine_lambda
-from .config import TrainConfig
+from .changes import apply_optimizer_settings, check_resume_config
+from .config import TrainConfig, load_config
 from .data import build_label_maps, build_splits, encode_target, target_shapes
 from .distributed import Dist
 from .errors import RunError
@@ -36,6 +37,7 @@ def open_session(
     val_data: Sequence[Any] | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     resolved: ResolvedConfig | None = None,
+    allow_config_change: bool = False,
 ) -> Session:
     """Everything the loop needs, built in order; a resumed run continues where its checkpoint ends."""
     s = Session()
@@ -49,6 +51,7 @@ def open_session(
     facts = ckpt_io.load_facts(s.resume_from) if s.resume_from else None
     _build_model(s, encoder, facts)
     _build_data(s)
+    _probe_readers(s)
     s.fitted = fit_tokenizers(
         s.model.tokenizers, s.train_examples, s.modalities, _reader_options(cfg), cfg.num_workers, info,
         facts.fitted if facts is not None else None,
@@ -57,8 +60,10 @@ def open_session(
     s.facts = ckpt_io.RunFacts(s.label_maps, {k: list(v) for k, v in s.shapes.items()}, s.identity, s.fitted)
     _build_optimisation(s)
     s.state, s.global_step = fresh_state(), 0
+    s.config_changes = []
     if s.resume_from is not None:
         _restore(s, s.resume_from)
+        _check_changes(s, allow_config_change)
     s.net = _wrap(s)
     return s
 
@@ -122,6 +127,27 @@ def _build_data(s: Session) -> None:
     s.collate = Collator(s.modalities, list(s.label_maps))
 
 
+def _probe_readers(s: Session) -> None:
+    """Read the first training example in this process: a reader option the reader refuses is a
+    ConfigError naming ``modalities.NAME.reader`` now, not a DataLoader worker's traceback later."""
+    example = s.train_examples[0]
+    if not example.needs_read:
+        return
+    for name, modality in s.modalities.items():
+        options = s.cfg.modalities[name].reader
+        if not options:
+            continue
+        try:
+            modality.read(example.inputs[name], **options)
+        except ReadError:
+            raise
+        except ConfigError as exc:
+            raise ConfigError(f"modalities.{name}.reader: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - the options are the one thing the config changed
+            problem = " ".join(f"{type(exc).__name__}: {exc}".split())
+            raise ConfigError(f"modalities.{name}.reader: {options} — reading {example.name} failed: {problem}") from None
+
+
 def _build_optimisation(s: Session) -> None:
     cfg = s.cfg
     s.optimizer = build_optimizer(cfg, s.model)
@@ -155,6 +181,16 @@ def _restore(s: Session, ckpt: Path) -> None:
     s.global_step = int(state["step"])
     s.state.update({k: state[k] for k in s.state})
     s.say(f"resuming {s.run_dir} from step {s.global_step} (epoch {state['epoch'] + 1}, batch {state['batch']})")
+
+
+def _check_changes(s: Session, allow: bool) -> None:
+    """Compare with the run's own config.yaml: refuse, or apply (optimiser settings included)."""
+    path = s.run_dir / ckpt_io.CONFIG_FILE
+    if not path.is_file():
+        return
+    s.config_changes = check_resume_config(s.run_dir, load_config(path), s.cfg, allow)
+    if any(f.startswith(("optimizer.", "schedule.", "epochs", "max_steps")) for f, _, _ in s.config_changes):
+        apply_optimizer_settings(s.optimizer, s.scheduler, s.cfg)
 
 
 def _wrap(s: Session) -> torch.nn.Module:

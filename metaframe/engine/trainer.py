@@ -16,9 +16,10 @@ from typing import Any, Callable, Sequence
 import torch
 
 from . import checkpoint as ckpt_io
-from .build import resolve_device
+from .build import check_names, resolve_device
+from .changes import CHANGES_FILE, describe, record_changes
 from .config import TrainConfig, load_config, parse_config
-from .distributed import barrier, init_from_env, reduce_sums, shutdown
+from .distributed import barrier, collective_errors, init_from_env, reduce_sums, shutdown
 from .epoch import run_epoch
 from .errors import RunError
 from .loader import make_loader
@@ -61,6 +62,7 @@ def train(
     train_data: Sequence[Any] | None = None,
     val_data: Sequence[Any] | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    allow_config_change: bool = False,
 ) -> TrainResult:
     """Train as ``config`` says and return the run's result.
 
@@ -68,28 +70,44 @@ def train(
     shared FrozenEncoder instance to use instead of building one from the config.
     ``train_data`` / ``val_data``: in-memory ``(source, target)`` pairs instead of ``data.train``.
     ``callback`` is called after every optimiser step with ``{"step", "epoch", "loss"}``.
+    A resumed run's config may differ from the run's own only in ``changes.RESUMABLE`` fields;
+    ``allow_config_change`` applies other differences too and records them in
+    ``config_changes.jsonl``.
     The device is the config's ``device`` (default ``auto``: CUDA when available, else CPU).
     """
-    resolved = resolve_config(coerce_config(config))
-    info, device = init_from_env(resolve_device(resolved.config.device))
+    cfg = coerce_config(config)
+    check_names(cfg)
+    resolved = resolve_config(cfg)
+    timeout = resolved.config.distributed_timeout_s
+    info, device = init_from_env(resolve_device(resolved.config.device), timeout)
     try:
-        s = open_session(
-            resolved.config, info, device, resume=resume, quiet=quiet, encoder=encoder,
-            train_data=train_data, val_data=val_data, callback=callback, resolved=resolved,
-        )
-        result = _loop(s)
+        with collective_errors(info, timeout):
+            s = open_session(
+                resolved.config, info, device, resume=resume, quiet=quiet, encoder=encoder,
+                train_data=train_data, val_data=val_data, callback=callback, resolved=resolved,
+                allow_config_change=allow_config_change,
+            )
+            result = _loop(s)
     except BaseException:
         if info.enabled and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+            try:
+                torch.distributed.destroy_process_group()
+            except Exception:  # noqa: BLE001 - the group is already broken; the first error is the one to show
+                pass
         raise
-    shutdown(info)
+    with collective_errors(info, timeout):
+        shutdown(info)
     return result
 
 
 def _loop(s: Session) -> TrainResult:
     cfg = s.cfg
     if s.info.is_main:
-        start_files(s.run_dir, cfg, s.resolved, s.label_maps, s.global_step if s.resume_from else None)
+        resumed_at = s.global_step if s.resume_from else None
+        start_files(s.run_dir, cfg, s.resolved, s.label_maps, resumed_at, write_config=resumed_at is None or bool(s.config_changes))
+        if s.config_changes:
+            record_changes(s.run_dir, s.global_step, s.config_changes)
+            s.say(f"config changes on resume (recorded in {CHANGES_FILE}): {describe(s.config_changes)}")
     if s.resolved is not None and s.resume_from is None:
         from_recipes = [" ".join(line.split()) for line in s.resolved.describe() if "(recipe of " in line]
         if from_recipes:

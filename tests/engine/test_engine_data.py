@@ -31,3 +31,26 @@ def test_a_file_no_reader_understands_is_one_readable_error(register_modality, t
     assert str(tmp_path / "data.parquet") in message and "\n" not in message
     for accepted in (".csv", ".jsonl", "sub-folder per class", "dataset reader"):
         assert accepted in message
+
+
+def test_data_limit_on_class_folders_keeps_every_class(register_modality, tmp_path: Path) -> None:
+    import numpy as np
+
+    from metaframe.engine.data import build_splits
+
+    register_modality("toy", **toy_fields())
+    for cls in ("a", "b", "c"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        for i in range(10):
+            np.save(tmp_path / "data" / cls / f"{i}.npy", np.zeros(4, np.float32))
+
+    def kept(seed: int) -> list[str]:
+        data = {"train": str(tmp_path / "data"), "val_fraction": 0, "limit": 6, "split_seed": seed}
+        train, _ = build_splits(parse_config(toy_config(tmp_path / "data", tmp_path / "run", data=data)))
+        return [e.name for e in train]
+
+    names = kept(0)
+    assert len(names) == 6
+    assert sorted(Path(n).parent.name for n in names) == ["a", "a", "b", "b", "c", "c"]
+    assert kept(0) == names  # seeded: the same seed keeps the same samples
+    assert any(kept(s) != names for s in (1, 2, 3))
