@@ -20,11 +20,15 @@ _LAZY: dict[str, str] = {
     "CheckResult": "metaframe.testing.report",
     "CheckSkipped": "metaframe.testing.outcomes",
     "ConformanceError": "metaframe.testing.outcomes",
+    "HostileFile": "metaframe.testing.hostile",
+    "HostileOutcome": "metaframe.testing.sweep",
     "ModalityReport": "metaframe.testing.report",
     "ModalityUnderTest": "metaframe.testing.subject",
     "check_modality": "metaframe.testing.conformance",
+    "hostile_files": "metaframe.testing.hostile",
     "make_manifest": "metaframe.testing.temporary",
     "parametrize_with_checks": "metaframe.testing.parametrize",
+    "sweep_reader": "metaframe.testing.sweep",
     "temporary_modality": "metaframe.testing.temporary",
 }
 
@@ -38,8 +42,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .catalog import CHECK_NAMES
     from .checks import CHECKS
     from .conformance import check_modality
+    from .hostile import HostileFile, hostile_files
     from .outcomes import CheckSkipped, ConformanceError
     from .parametrize import Check, parametrize_with_checks
     from .report import CheckResult, ModalityReport
     from .subject import ModalityUnderTest
+    from .sweep import HostileOutcome, sweep_reader
     from .temporary import make_manifest, temporary_modality

@@ -18,6 +18,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "check_state_dict_safetensors_roundtrip",
     "check_reader_rejects_corrupt_file",
     "check_reader_rejects_empty_file",
+    "check_reader_refuses_hostile_files",
     "check_tokenizer_moves_with_to",
     "check_tokenizer_runs_on_cuda",
 )

@@ -22,6 +22,7 @@ from .catalog import CHECK_NAMES
 from .outcomes import CheckSkipped
 from .probe import probe_entry_point
 from .subject import ModalityUnderTest, is_fittable
+from .sweep import sweep_reader
 from .tensors import move_to, plain_tensor_attributes, real_rows
 
 CheckFunction = Callable[[ModalityUnderTest], None]
@@ -354,6 +355,25 @@ def check_reader_rejects_corrupt_file(subject: ModalityUnderTest) -> None:
 def check_reader_rejects_empty_file(subject: ModalityUnderTest) -> None:
     """An empty file under the first extension raises ReadError whose message names the file."""
     _expect_read_error(subject, b"", "empty", "an empty file")
+
+
+def check_reader_refuses_hostile_files(subject: ModalityUnderTest) -> None:
+    """Every generated hostile file reads into a finite sample or raises ReadError naming the file.
+
+    The files (``metaframe.testing.hostile``): per extension, empty, the first half of an
+    example, seeded random bytes, a PNG (or WAV) and plain text under the extension, and a
+    header claiming ~10^12 elements where the format has a generic one. Each read is timed;
+    one over ``sweep.TIME_BUDGET_S`` fails too.
+    """
+    if not subject.manifest.extensions:
+        raise CheckSkipped(f"modality {subject.name!r} lists no file extensions")
+    outcomes = sweep_reader(subject)
+    failures = [o for o in outcomes if o.status == "fail"]
+    assert not failures, (
+        f"{len(failures)} of {len(outcomes)} hostile files neither read into a finite sample nor raised "
+        "metaframe_registry.ReadError(source, 'problem') naming the file — "
+        + "; ".join(o.line() for o in failures)
+    )
 
 
 # -- devices ---------------------------------------------------------------------------------
