@@ -22,7 +22,7 @@ from .config import TrainConfig, config_to_dict
 CHANGES_FILE = "config_changes.jsonl"
 
 RESUMABLE = (
-    "epochs", "max_steps", "checkpoint_every", "log_every", "num_workers", "device", "distributed_timeout_s", "output_dir",
+    "epochs", "max_steps", "checkpoint_every", "log_every", "num_workers", "threads", "device", "distributed_timeout_s", "output_dir",
 )
 """Top-level fields a resume may change freely (how long, how often, where: not what is learned)."""
 

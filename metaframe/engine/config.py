@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from metaframe_registry import ConfigError
 
@@ -190,6 +190,9 @@ class TrainConfig(_Strict):
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps")
     mixed_precision: Literal["no", "bf16", "fp16"] = Field("no", description="autocast dtype (bf16 is slower than float32 on most CPUs)")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    threads: Union[int, str] = Field(
+        "auto", description="main-process intra-op threads; auto: usable cores minus num_workers (an exported OMP_NUM_THREADS wins), each worker 1 (metaframe.threads)"
+    )
     distributed_timeout_s: float = Field(
         600.0, gt=0, description="under torchrun: seconds one process waits for the others in a collective before the run stops naming its rank (raise it when fitting a tokenizer on rank 0 takes longer)"
     )
@@ -199,6 +202,13 @@ class TrainConfig(_Strict):
         None, description="what picks the best checkpoint (default: val_accuracy if classifying, else val_loss)"
     )
     output_dir: str = Field("runs/run", description="run directory: config, checkpoints, metrics.jsonl")
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, value: Union[int, str]) -> Union[int, str]:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            return value
+        raise ValueError("must be a positive int or 'auto'")
 
     @model_validator(mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from metaframe.atomic import atomic_path, atomic_write_text
 from metaframe.device import move_to
 from metaframe.heads import POOLINGS, Pool
 from metaframe.modality import CollateError, Modality
+from metaframe.threads import apply_threads, worker_init
 
 from .build import build_encoder, resolve_device
 from .config import EncoderConfig
@@ -178,6 +179,7 @@ def encode(
     if pooling is None:
         pooling = run_pooling(model.run_info.config) if run is not None else "cls"  # type: ignore[attr-defined]
     pool = Pool(pooling, modality)
+    apply_threads(num_workers, model.run_info.config.threads if run is not None else "auto")  # type: ignore[attr-defined]
     files = expand_sources(sources, mod)
     if not files:
         raise ConfigError("no inputs to encode")
@@ -187,6 +189,7 @@ def encode(
         collate_fn=_CollateGood(mod),
         num_workers=num_workers,
         prefetch_factor=4 if num_workers else None,
+        worker_init_fn=worker_init,
     )
     rows: list[torch.Tensor] = []
     kept: list[int] = []

@@ -15,6 +15,7 @@ import torch
 
 from metaframe.atomic import atomic_write_text
 from metaframe.device import move_to
+from metaframe.threads import apply_threads, worker_init
 
 from .data import build_splits, load_examples
 from .loader import Collator, ExampleDataset
@@ -48,6 +49,7 @@ def evaluate(
     model = load_run(run_dir, checkpoint=checkpoint, encoder=encoder, device=device)
     info = model.run_info  # type: ignore[attr-defined]
     cfg = info.config
+    apply_threads(num_workers, cfg.threads)
     if data is not None:
         examples = load_examples(data, cfg, "--data")
         what = str(data)
@@ -69,7 +71,7 @@ def evaluate(
     bs = batch_size or cfg.batch_size
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=bs, shuffle=False, collate_fn=Collator(modalities, list(info.label_maps)),
-        num_workers=num_workers,
+        num_workers=num_workers, worker_init_fn=worker_init,
     )
     accs = {n: HeadMetrics(h.resolved_task, len(info.label_maps.get(h.target, []))) for n, h in cfg.heads.items()}
     dev = next(model.parameters()).device

@@ -14,6 +14,7 @@ import torch
 
 from metaframe.modality import Modality
 from metaframe.protocols import is_fittable
+from metaframe.threads import worker_init
 
 from .data import Example
 from .distributed import Dist, broadcast_object
@@ -59,7 +60,8 @@ class FitSamples:
 
     def __iter__(self) -> Iterator[Any]:
         loader = torch.utils.data.DataLoader(
-            self.dataset, batch_size=FIT_CHUNK, shuffle=False, collate_fn=_as_list, num_workers=self.num_workers
+            self.dataset, batch_size=FIT_CHUNK, shuffle=False, collate_fn=_as_list, num_workers=self.num_workers,
+            worker_init_fn=worker_init,
         )
         for chunk in loader:
             yield from chunk

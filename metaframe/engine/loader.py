@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from metaframe.modality import Modality
+from metaframe.threads import worker_init
 
 from .data import Example, encode_target
 
@@ -119,6 +120,7 @@ def make_loader(
         pin_memory=pin,
         prefetch_factor=2 if num_workers else None,
         persistent_workers=False,
+        worker_init_fn=worker_init,  # 1 intra-op thread per worker (metaframe.threads)
         # workers' seeds come from their own generator, so the global RNG (dropout) is not consumed
         # by starting an epoch: a run resumed mid-epoch draws the same numbers as an uninterrupted one
         generator=torch.Generator().manual_seed(sampler.seed),

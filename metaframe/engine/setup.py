@@ -12,6 +12,8 @@ import torch
 
 from metaframe_registry import ConfigError, ReadError
 
+from metaframe.threads import apply_threads
+
 from . import checkpoint as ckpt_io
 from .build import build_encoder, build_model, build_optimizer, cosine_lambda
 from .changes import apply_optimizer_settings, check_resume_config
@@ -43,6 +45,7 @@ def open_session(
     s = Session()
     s.cfg, s.resolved, s.info, s.device, s.callback = cfg, resolved, info, device, callback
     s.quiet = quiet or not info.is_main
+    apply_threads(cfg.num_workers, cfg.threads)
     _locate_run(s, resume)
     seed_everything(cfg.seed)
     s.train_examples, s.val_examples = build_splits(cfg, train_data, val_data)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from metaframe.device import move_to
+from metaframe.threads import worker_init
 
 from .distributed import reduce_sums
 from .epoch import autocast
@@ -20,7 +21,8 @@ def _loader(s: Session) -> torch.utils.data.DataLoader:
     per_rank = max(1, s.cfg.batch_size // s.info.world)
     batches = [indices[i : i + per_rank].tolist() for i in range(0, len(indices), per_rank)]
     return torch.utils.data.DataLoader(
-        s.val_set, batch_sampler=batches, collate_fn=s.collate, num_workers=s.cfg.num_workers
+        s.val_set, batch_sampler=batches, collate_fn=s.collate, num_workers=s.cfg.num_workers,
+        worker_init_fn=worker_init,
     )
 
 
