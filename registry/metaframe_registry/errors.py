@@ -67,34 +67,38 @@ def failed_plugins_note(failed: list[str]) -> str:
     )
 
 
-class UnknownHeadError(RegistryError, KeyError):
+class _UnknownRegisteredName(RegistryError, KeyError):
+    """A head or encoder name nothing registered: lists what is, and the plugins that failed."""
+
+    noun = "name"
+
+    def __init__(self, name: str, installed: list[str], failed: list[str] | None = None) -> None:
+        self.installed = installed
+        self.failed = list(failed or [])
+        listed = ", ".join(installed) if installed else "none"
+        super().__init__(
+            f"{self.noun} {name!r} is not registered. Registered {self.noun}s: {listed}. "
+            "Check the spelling or install the plugin that provides it." + failed_plugins_note(self.failed)
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownHeadError(_UnknownRegisteredName):
+    noun = "head"
+
     def __init__(self, kind: str, installed: list[str], failed: list[str] | None = None) -> None:
         self.kind = kind
-        self.installed = installed
-        self.failed = list(failed or [])
-        listed = ", ".join(installed) if installed else "none"
-        super().__init__(
-            f"head {kind!r} is not registered. Registered heads: {listed}. "
-            "Check the spelling or install the plugin that provides it." + failed_plugins_note(self.failed)
-        )
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__(kind, installed, failed)
 
 
-class UnknownEncoderError(RegistryError, KeyError):
+class UnknownEncoderError(_UnknownRegisteredName):
+    noun = "encoder"
+
     def __init__(self, name: str, installed: list[str], failed: list[str] | None = None) -> None:
         self.name = name
-        self.installed = installed
-        self.failed = list(failed or [])
-        listed = ", ".join(installed) if installed else "none"
-        super().__init__(
-            f"encoder {name!r} is not registered. Registered encoders: {listed}. "
-            "Check the spelling or install the plugin that provides it." + failed_plugins_note(self.failed)
-        )
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__(name, installed, failed)
 
 
 class DuplicateRegistrationError(RegistryError):
