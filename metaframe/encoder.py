@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import torch
 from torch import nn
@@ -35,6 +35,13 @@ from .encoder_checkpoint import (
     read_encoder_file,
 )
 from .encoder_presets import PRESETS, get_preset, match_preset
+
+if TYPE_CHECKING:
+    from .merging import TokenMerging
+
+
+BlockHook = Callable[[int, torch.Tensor], torch.Tensor]
+"""``(block index, block input [B, N, D]) -> block input``: see ``FrozenEncoder.forward``."""
 
 
 @dataclass(frozen=True)
@@ -227,19 +234,45 @@ class FrozenEncoder(nn.Module):
         """Stay in eval mode whatever is asked: the encoder is frozen (dropout, norms)."""
         return super().train(False)
 
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        *,
+        before_block: BlockHook | None = None,
+        token_merging: "TokenMerging | None" = None,
+    ) -> torch.Tensor:
         """``tokens`` ``[B, N, D]``, ``mask`` ``[B, N]`` (True = real) → ``[B, N, D]``.
 
         Padded keys are masked out of attention, so real tokens' outputs do not depend on
-        how much padding the batch carries.
+        how much padding the batch carries. ``before_block(i, x)`` returns block ``i``'s input
+        (same shape): the one place a run changes what enters each frozen block (deep prompts,
+        positions added before every block) without touching the shared weights.
+        ``token_merging`` merges tokens inside the blocks and unmerges after the last one
+        (``metaframe.merging``); the output keeps the input's shape.
         """
         if tokens.dim() != 3 or tokens.shape[-1] != self.embed_dim:
             raise ValueError(f"expected tokens [batch, tokens, {self.embed_dim}], got {tuple(tokens.shape)}")
+        if token_merging is not None and token_merging.active:
+            from .merging import TokenMergingError, merged_forward
+
+            if before_block is not None:
+                raise TokenMergingError(
+                    "encoder.token_merging: cannot be combined with per-block hooks (deep prompts, per-block "
+                    "positions): merging moves the positions the hooks edit; switch one of them off"
+                )
+            return merged_forward(
+                self.blocks, self.norm_pre(tokens), mask, token_merging, gradient_checkpointing=self.gradient_checkpointing
+            )
         attn_mask = None
-        if mask is not None and not bool(mask.all()):
+        # an all-real mask is skipped (the unmasked kernels are faster); a graph being traced for
+        # export cannot branch on data, and applying an all-true mask gives the same attention
+        if mask is not None and (torch.compiler.is_compiling() or not bool(mask.all())):
             attn_mask = mask[:, None, None, :].to(torch.bool)
         x = self.norm_pre(tokens)
-        for block in self.blocks:
+        for index, block in enumerate(self.blocks):
+            if before_block is not None:
+                x = before_block(index, x)
             if self.gradient_checkpointing and torch.is_grad_enabled() and x.requires_grad:
                 x = checkpoint(block, x, attn_mask, use_reentrant=False)
             else:
@@ -380,4 +413,4 @@ def build_encoder(
     return FrozenEncoder.from_preset(preset, seed=seed)
 
 
-__all__ = ["BLOCK_KEYS", "EncoderIdentity", "FrozenEncoder", "build_encoder", "random_like"]
+__all__ = ["BLOCK_KEYS", "BlockHook", "EncoderIdentity", "FrozenEncoder", "build_encoder", "random_like"]

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from metaframe.cli.evaluate import TOKEN_MERGING_HELP, token_merging_arg
 from metaframe.engine.config import ENCODER_SPEC_HELP
 
 HELP = "embed files (or folders of files) through a tokenizer and the frozen encoder"
@@ -39,6 +40,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--reader-option", dest="reader_options", action="append", default=[], metavar="KEY=VALUE",
                    help="reader option, value parsed as YAML, e.g. --reader-option size=64 (repeatable)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps (default: auto)")
+    p.add_argument("--token-merging", type=token_merging_arg, default=None, metavar="R|RATIO", help=TOKEN_MERGING_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.modality, args.inputs, args.out, run=args.run,
         encoder_config=encoder_config_from_spec(args.encoder, args.preset, args.seed),
         batch_size=args.batch_size, num_workers=args.workers, pooling=args.pooling,
-        skip_errors=args.skip_errors, device=args.device, quiet=args.quiet,
+        skip_errors=args.skip_errors, device=args.device, quiet=args.quiet, token_merging=args.token_merging,
         tokenizer_options=tokenizer_options, reader_options=reader_options,
     )
     print(f"wrote {result.out}: {tuple(result.embeddings.shape)} embeddings; index {result.index}")

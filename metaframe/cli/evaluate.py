@@ -23,9 +23,26 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None, help="default: the run's batch size")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps (default: auto)")
+    p.add_argument("--token-merging", type=token_merging_arg, default=None, metavar="R|RATIO", help=TOKEN_MERGING_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
+
+
+TOKEN_MERGING_HELP = (
+    "merge tokens in the frozen encoder (ToMe): an integer R merges R tokens per block, a fraction such as 0.5 "
+    "merges that share of the input over all blocks, 0 switches it off (default: the run config's encoder.token_merging)"
+)
+
+
+def token_merging_arg(text: str) -> Any:
+    """``--token-merging 8`` → r=8; ``--token-merging 0.5`` → ratio=0.5."""
+    from metaframe.merging import TokenMerging
+
+    try:
+        return TokenMerging(ratio=float(text)) if "." in text else TokenMerging(r=int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer r >= 0 or a ratio in [0, 1) ({exc})") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = evaluate(
         args.run_dir, args.data, out=args.out, checkpoint=args.checkpoint, batch_size=args.batch_size,
-        num_workers=args.workers, device=args.device, quiet=args.quiet,
+        num_workers=args.workers, device=args.device, quiet=args.quiet, token_merging=args.token_merging,
     )
     for line in summary_lines(report):
         print(line)

@@ -132,6 +132,7 @@ def encode(
     skip_errors: bool = False,
     device: str = "auto",
     quiet: bool = False,
+    token_merging: Any = None,
 ) -> EncodeResult:
     """Embeddings ``[N, D]`` for ``sources`` (files, folders or in-memory objects).
 
@@ -140,10 +141,13 @@ def encode(
     with an index ``<out>.json``. ``pooling``: one of ``metaframe.heads.POOLINGS`` (cls, mean,
     max, cls+max+mean); by default the run's head's pooling (``cls`` without a run).
     ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
+    ``token_merging`` (``TokenMerging`` or an int r): merge tokens in the frozen encoder (by
+    default the run config's, or ``encoder_config.token_merging`` without a run).
     """
     from tqdm.auto import tqdm
 
     from metaframe.api import get_modality
+    from metaframe.merging import as_token_merging
 
     from .run import load_run
 
@@ -157,7 +161,7 @@ def encode(
     if run is not None:
         from metaframe.model import MetaModel
 
-        model: MetaModel = load_run(run, encoder=encoder, device=str(dev))
+        model: MetaModel = load_run(run, encoder=encoder, device=str(dev), token_merging=token_merging)
         info = model.run_info  # type: ignore[attr-defined]
         if modality not in model.tokenizers:
             raise ConfigError(f"{run}: the run has no {modality!r} tokenizer; it has {', '.join(model.modalities)}")
@@ -174,6 +178,8 @@ def encode(
         enc = encoder if encoder is not None else build_encoder(encoder_config or EncoderConfig())
         tok = mod.build_tokenizer(embed_dim=enc.embed_dim, **(tokenizer_options or {}))
         model = MetaModel(enc, {modality: tok}).to(dev).eval()
+        configured = encoder_config.token_merging if encoder_config is not None else None
+        model.token_merging = as_token_merging(token_merging if token_merging is not None else configured)
         read_opts = dict(reader_options or {})
         origin = "freshly initialised tokenizer (random weights)"
     if pooling is None:

@@ -13,6 +13,9 @@ from typing import Any
 
 import torch
 
+from metaframe_registry import ConfigError
+
+from metaframe.merging import as_token_merging
 from metaframe.model import MetaModel
 
 from . import checkpoint as ckpt_io
@@ -45,8 +48,13 @@ def load_run(
     checkpoint: str = "best",
     encoder: torch.nn.Module | None = None,
     device: str = "auto",
+    token_merging: Any = None,
 ) -> MetaModel:
     """A MetaModel in eval mode with the run's tokenizers and heads (``checkpoint``: best or last).
+
+    ``token_merging``: ``TokenMerging(r=8)`` (or an int r) switches token merging on for this
+    model whatever the run was trained with (``TokenMerging(r=0)`` switches it off); by default
+    the run config's ``encoder.token_merging``.
 
     ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
 
@@ -61,15 +69,20 @@ def load_run(
     cfg = load_config(config_path)
     facts = ckpt_io.load_facts(ckpt)
     shapes = {k: tuple(v) for k, v in facts.target_shapes.items()}
-    enc = encoder if encoder is not None else build_encoder(cfg.encoder)
-    check_encoder(enc.identity.to_dict(), facts.encoder, ckpt)
-    model = build_model(cfg, enc, facts.label_maps, shapes)
+    try:  # the run's own config no longer builds (a plugin uninstalled, a file moved): say which file
+        enc = encoder if encoder is not None else build_encoder(cfg.encoder)
+        check_encoder(enc.identity.to_dict(), facts.encoder, ckpt)
+        model = build_model(cfg, enc, facts.label_maps, shapes)
+    except ConfigError as exc:
+        text = " ".join(str(exc).split())
+        raise ConfigError(text if text.startswith(str(config_path)) else f"{config_path}: {text}") from None
     for name, tok in model.tokenizers.items():
         if is_fittable(tok):
             if name not in facts.fitted:
                 raise RunError(f"{ckpt}: tokenizer {name!r} needs fitted statistics but fitted_{name}.json is missing")
             tok.load_fitted_state(facts.fitted[name])
     model.load_trainable_state_dict(ckpt_io.load_model_state(ckpt))
+    model.token_merging = as_token_merging(token_merging if token_merging is not None else cfg.encoder.token_merging)
     model.to(resolve_device(device))
     model.eval()
     model.run_info = RunInfo(run_dir, ckpt, cfg, facts.label_maps, shapes, facts.encoder)  # type: ignore[assignment]
