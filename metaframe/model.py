@@ -7,23 +7,37 @@ sequence (tokens and masks concatenated in the order the tokenizers were given).
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from .tokens import EncodedBatch, TokenBatch
 
+if TYPE_CHECKING:
+    from .adapters import LoRAAdapters
+    from .encoder import BlockHook
+    from .prompts import Prompts
+    from .merging import TokenMerging
+
 ENCODER_PREFIX = "encoder."
 
 
 class MetaModel(nn.Module):
+    token_merging: TokenMerging | None = None
+    """Token merging in the frozen encoder (``metaframe.merging``), off by default; set it on any model, trained or not."""
+
     def __init__(
         self,
         encoder: nn.Module,
         tokenizers: Mapping[str, nn.Module],
         heads: Mapping[str, nn.Module] | None = None,
+        *,
+        adapters: LoRAAdapters | None = None,
+        prompts: Prompts | None = None,
     ) -> None:
+        """``adapters`` (``metaframe.adapters.LoRAAdapters``) and ``prompts`` (``metaframe.prompts.Prompts``)
+        belong to this model, are trained and saved with it, and touch the shared encoder only while it runs."""
         super().__init__()
         if not tokenizers:
             raise ValueError("MetaModel needs at least one tokenizer, e.g. tokenizers={'image': tokenizer}")
@@ -45,6 +59,8 @@ class MetaModel(nn.Module):
             {name: nn.Parameter(torch.zeros(1, 1, self.embed_dim)) for name in tokenizers}
         )
         self.norm = nn.LayerNorm(self.embed_dim)
+        self.adapters: LoRAAdapters | None = adapters
+        self.prompts: Prompts | None = prompts
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         for p in self.modality_embed.values():
             nn.init.trunc_normal_(p, std=0.02)
@@ -76,7 +92,8 @@ class MetaModel(nn.Module):
         if not out:
             raise ValueError(f"no inputs given; pass a dict keyed by modality ({', '.join(self.modalities)})")
         sizes = {name: tb.batch_size for name, tb in out.items()}
-        if len(set(sizes.values())) > 1:
+        first = next(iter(sizes.values()))
+        if any(size != first for size in sizes.values()):  # not a set: a traced (symbolic) size is not hashable
             raise ValueError(f"modalities in one joint batch must have the same batch size, got {sizes}")
         return out
 
@@ -89,6 +106,11 @@ class MetaModel(nn.Module):
         masks = [torch.ones(batch, 1, dtype=torch.bool, device=first.tokens.device)]
         segments: dict[str, slice] = {}
         start = 1
+        num_prompts = 0 if self.prompts is None else self.prompts.num_tokens
+        if num_prompts:  # after [CLS], attended to like real tokens; their outputs are dropped below
+            parts.append(self.prompts.first(batch, first.tokens.dtype))
+            masks.append(torch.ones(batch, num_prompts, dtype=torch.bool, device=first.tokens.device))
+            start += num_prompts
         for name, tb in batches.items():
             parts.append(tb.tokens + self.modality_embed[name].to(tb.tokens.dtype))
             masks.append(tb.valid_mask)
@@ -96,8 +118,50 @@ class MetaModel(nn.Module):
             start += tb.num_tokens
         tokens = torch.cat(parts, dim=1)
         mask = torch.cat(masks, dim=1)
-        encoded = self.encoder(tokens, mask)
+        if self.adapters is not None:
+            with self.adapters.applied(self.encoder):
+                encoded = self.run_encoder(tokens, mask, batches, segments)
+        else:
+            encoded = self.run_encoder(tokens, mask, batches, segments)
+        if num_prompts:
+            keep = slice(1 + num_prompts, None)
+            encoded = torch.cat([encoded[:, :1], encoded[:, keep]], dim=1)
+            mask = torch.cat([mask[:, :1], mask[:, keep]], dim=1)
+            segments = {n: slice(s.start - num_prompts, s.stop - num_prompts) for n, s in segments.items()}
         return EncodedBatch(self.norm(encoded), mask, segments, {n: tb.extras for n, tb in batches.items()})
+
+    def run_encoder(
+        self, tokens: torch.Tensor, mask: torch.Tensor, batches: Mapping[str, TokenBatch], segments: Mapping[str, slice]
+    ) -> torch.Tensor:
+        """The shared frozen encoder on the joint sequence, with this run's per-block hooks and token merging."""
+        hooks = self.block_hooks(batches, segments)
+        if self.token_merging is not None:
+            from .merging import active_merging
+
+            merging = active_merging(self.token_merging, self.encoder, hooks=len(hooks))
+            if merging is not None:
+                return self.encoder(tokens, mask, token_merging=merging)
+        if not hooks:
+            return self.encoder(tokens, mask)
+
+        def before_block(index: int, x: torch.Tensor) -> torch.Tensor:
+            for hook in hooks:
+                x = hook(index, x)
+            return x
+
+        return self.encoder(tokens, mask, before_block=before_block)
+
+    def block_hooks(self, batches: Mapping[str, TokenBatch], segments: Mapping[str, slice]) -> list[BlockHook]:
+        """What this run changes before each frozen block (``FrozenEncoder.forward``'s ``before_block``)."""
+        hooks: list[BlockHook] = []
+        from .block_positions import block_positions_hook  # extras[BLOCK_POSITIONS]: positions before every block
+
+        positions = block_positions_hook(batches, segments)
+        if positions is not None:
+            hooks.append(positions)
+        if self.prompts is not None and self.prompts.deep:  # block i's own prompts replace the prompt slots
+            hooks.append(self.prompts.hook(start=1))
+        return hooks
 
     def forward(self, inputs: Mapping[str, Any], heads: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
         """Outputs of every head (or of the named ones), keyed by head name."""
@@ -111,6 +175,17 @@ class MetaModel(nn.Module):
         for name, p in self.named_parameters():
             if not name.startswith(ENCODER_PREFIX) and p.requires_grad:
                 yield p
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Trainable parameters per part: tokenizers, adapters, prompts, heads, other ([CLS], modality embeddings, norm)."""
+        counts = {"tokenizers": 0, "adapters": 0, "prompts": 0, "heads": 0, "other": 0}
+        for name, p in self.named_parameters():
+            if name.startswith(ENCODER_PREFIX) or not p.requires_grad:
+                continue
+            part = name.split(".", 1)[0]
+            counts[part if part in counts else "other"] += p.numel()
+        counts["total"] = sum(counts.values())
+        return counts
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v for k, v in self.state_dict().items() if not k.startswith(ENCODER_PREFIX)}

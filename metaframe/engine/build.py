@@ -9,6 +9,7 @@ import torch
 
 from metaframe_registry import ConfigError, RegistryError
 
+from metaframe.merging import as_token_merging
 from metaframe.model import MetaModel
 
 from .config import EncoderConfig, TrainConfig
@@ -60,12 +61,30 @@ def _one_line(exc: BaseException) -> str:
 def head_options(config: TrainConfig, name: str, label_maps: dict[str, list[Any]], shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
     head = config.heads[name]
     options = dict(head.options)
-    if head.resolved_task == "classification":
+    if head.resolved_task in ("classification", "multilabel"):
         options.setdefault("num_classes", len(label_maps[head.target]))
     elif head.kind == "regression":
         shape = shapes.get(head.target, ())
         options.setdefault("out_shape", list(shape) if shape else 1)
     return options
+
+
+def check_loss_recipe(config: TrainConfig, name: str, label_maps: dict[str, list[Any]]) -> None:
+    """Label smoothing, class weights and mixup fit head ``name``: a ConfigError naming the field if not."""
+    from .metrics import class_weights
+
+    head = config.heads[name]
+    soft = head.resolved_task in ("classification", "multilabel")
+    if head.label_smoothing and not soft:
+        raise ConfigError(f"heads.{name}.label_smoothing: {head.label_smoothing} — needs a classification or multilabel head, found task {head.resolved_task!r}")
+    if soft:
+        class_weights(name, head, label_maps.get(head.target, []))
+    mix = config.mixup
+    if (mix.alpha or mix.cutmix_alpha) and not soft:
+        raise ConfigError(f"mixup: mixes targets, so every head must be classification or multilabel; heads.{name} is {head.resolved_task!r}")
+    unknown = [m for m in mix.modalities or [] if m not in config.modalities]
+    if unknown:
+        raise ConfigError(f"mixup.modalities: {', '.join(map(repr, unknown))} — not a modality of this config ({', '.join(config.modalities)})")
 
 
 def build_model(
@@ -89,6 +108,7 @@ def build_model(
             raise ConfigError(f"modalities.{name}.tokenizer: {exc}") from None
     heads = {}
     for name, hcfg in config.heads.items():
+        check_loss_recipe(config, name, label_maps)
         try:
             heads[name] = build_head(hcfg.kind, embed_dim=dim, **head_options(config, name, label_maps, shapes))
         except RegistryError as exc:  # an unknown kind: names the registered heads and failed plugins
@@ -97,7 +117,31 @@ def build_model(
             raise ConfigError(f"heads.{name}.options: {exc}") from None
         except TypeError as exc:
             raise ConfigError(f"heads.{name}: {hcfg.kind} head options {hcfg.options} — {exc}") from None
-    return MetaModel(encoder, tokenizers, heads)
+    adapters, prompts = build_tuning(config, encoder)
+    model = MetaModel(encoder, tokenizers, heads, adapters=adapters, prompts=prompts)
+    model.token_merging = as_token_merging(config.encoder.token_merging)  # training and load_run alike
+    return model
+
+
+def build_tuning(config: TrainConfig, encoder: torch.nn.Module) -> tuple[torch.nn.Module | None, torch.nn.Module | None]:
+    """The run's LoRA adapters and prompt tokens (``encoder.adapters`` / ``encoder.prompts``), or None each."""
+    from metaframe.adapters import LoRAAdapters
+    from metaframe.prompts import Prompts
+
+    enc = config.encoder
+    adapters = prompts = None
+    if enc.adapters is not None:
+        if enc.activation_checkpointing:
+            raise ConfigError(
+                "encoder.adapters: cannot be combined with encoder.activation_checkpointing (the recomputed "
+                "blocks would run without the adapters); switch one of them off"
+            )
+        a = enc.adapters
+        adapters = LoRAAdapters(encoder, rank=a.rank, alpha=a.alpha, targets=a.targets, dropout=a.dropout)
+    if enc.prompts is not None:
+        depth = int(getattr(encoder, "depth", len(getattr(encoder, "blocks", []))))
+        prompts = Prompts(int(getattr(encoder, "embed_dim")), enc.prompts.num_tokens, deep=enc.prompts.deep, depth=depth)
+    return adapters, prompts
 
 
 def cosine_lambda(total_steps: int, warmup_steps: int, min_ratio: float, constant: bool = False):  # type: ignore[no-untyped-def]

@@ -8,12 +8,15 @@ Only rank 0 writes the run directory.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
+
+from metaframe.atomic import atomic_write_text
 
 from . import checkpoint as ckpt_io
 from .build import check_names, resolve_device
@@ -28,6 +31,10 @@ from .rundir import append_record, finish_files, start_files
 from .session import Session
 from .setup import open_session
 from .validation import validate
+
+
+PARAMETERS_FILE = "parameters.json"
+"""Trainable parameters per part (``MetaModel.parameter_counts``), written when the run starts."""
 
 
 @dataclass
@@ -108,6 +115,9 @@ def _loop(s: Session) -> TrainResult:
         if s.config_changes:
             record_changes(s.run_dir, s.global_step, s.config_changes)
             s.say(f"config changes on resume (recorded in {CHANGES_FILE}): {describe(s.config_changes)}")
+        counts = s.model.parameter_counts()
+        atomic_write_text(s.run_dir / PARAMETERS_FILE, json.dumps(counts, indent=2) + "\n")
+        s.say("trainable parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     if s.resolved is not None and s.resume_from is None:
         from_recipes = [" ".join(line.split()) for line in s.resolved.describe() if "(recipe of " in line]
         if from_recipes:

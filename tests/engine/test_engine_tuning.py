@@ -1,0 +1,101 @@
+"""LoRA adapters and prompts in runs: trained, saved, resumed, reloaded; the shared base never changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import metaframe
+from engine_helpers import run_module, tiny_config
+from metaframe.engine.build import build_encoder
+from metaframe.engine.config import EncoderConfig
+from metaframe_registry import ConfigError
+
+ENCODER = {"embed_dim": 32, "depth": 2, "num_heads": 2, "seed": 0}
+
+
+def config(images: Path, out: Path, **encoder: Any) -> dict[str, Any]:
+    return tiny_config(images, out, epochs=2, encoder={**ENCODER, **encoder}, schedule={"name": "constant"})
+
+
+def _cls(model: metaframe.MetaModel, files: list[Path]) -> torch.Tensor:
+    image = metaframe.get_modality("image")
+    with torch.no_grad():
+        return model.encode({"image": image.collate([image.read(f, size=8) for f in files])}).cls
+
+
+def _saved(run: Path) -> dict[str, torch.Tensor]:
+    from metaframe.engine import checkpoint as ckpt_io
+
+    return ckpt_io.load_model_state(ckpt_io.find_checkpoint(run, "last"))
+
+
+def test_two_runs_share_one_base_and_keep_their_own_adapters(image_folders: Path, tmp_path: Path) -> None:
+    base = build_encoder(EncoderConfig(**ENCODER))
+    sha, weights = base.weights_sha256(), {k: v.clone() for k, v in base.state_dict().items()}
+    lora = metaframe.train(config(image_folders, tmp_path / "a", adapters={"rank": 4}), quiet=True).run_dir
+    mlp = metaframe.train(
+        config(image_folders, tmp_path / "b", adapters={"rank": 2, "targets": ["fc1", "fc2"]}), quiet=True
+    ).run_dir
+    assert all(torch.equal(weights[k], v) for k, v in base.state_dict().items())
+    assert base.weights_sha256() == sha == base.identity.sha256
+    saved = _saved(lora)
+    assert sorted(k for k in saved if k.startswith("adapters.")) == sorted(
+        f"adapters.lora.blocks__{i}__attn__{t}.{p}" for i in range(2) for t in ("qkv", "proj") for p in "AB"
+    )
+    assert any(saved[k].abs().sum() > 0 for k in saved if k.endswith(".B"))  # trained away from zero
+    a, b = metaframe.load_run(lora), metaframe.load_run(mlp)
+    assert a.encoder is b.encoder is base
+    assert torch.equal(a.adapters.lora["blocks__0__attn__qkv"].B, saved["adapters.lora.blocks__0__attn__qkv.B"])
+    files = sorted((image_folders / "cat").glob("*.png"))[:3]
+    first_a, first_b = _cls(a, files), _cls(b, files)
+    assert not torch.allclose(first_a, first_b)
+    assert torch.equal(_cls(a, files), first_a) and torch.equal(_cls(b, files), first_b)  # interleaved
+    counts = json.loads((lora / "parameters.json").read_text())
+    assert counts["adapters"] == 2 * 4 * ((32 + 96) + (32 + 32)) and counts["prompts"] == 0
+    assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+
+
+def test_adapters_and_prompts_resume_where_they_stopped(image_folders: Path, tmp_path: Path) -> None:
+    tuning = {"adapters": {"rank": 2}, "prompts": {"num_tokens": 3, "deep": True}}
+    straight = metaframe.train(config(image_folders, tmp_path / "straight", **tuning), quiet=True).run_dir
+    half = config(image_folders, tmp_path / "half", **tuning)
+    metaframe.train({**half, "epochs": 1}, quiet=True)
+    metaframe.train(half, resume=tmp_path / "half", quiet=True)
+    a, b = _saved(straight), _saved(tmp_path / "half")
+    tuned = [k for k in a if k.startswith(("adapters.", "prompts."))]
+    assert "prompts.tokens" in tuned and len(tuned) == 1 + 2 * 2 * 2
+    assert all(torch.equal(a[k], b[k]) for k in tuned)
+    counts = json.loads((straight / "parameters.json").read_text())
+    assert counts["prompts"] == 2 * 3 * 32
+
+
+def test_encode_cli_uses_the_runs_adapters(image_folders: Path, tmp_path: Path) -> None:
+    run = metaframe.train(
+        config(image_folders, tmp_path / "run", adapters={"rank": 2}, prompts={"num_tokens": 2}), quiet=True
+    ).run_dir
+    files = sorted((image_folders / "dog").glob("*.png"))[:2]
+    out = tmp_path / "emb.npy"
+    done = run_module(["metaframe", "encode", "image", *map(str, files), "--out", str(out), "--run", str(run),
+                       "--pooling", "cls", "--workers", "0", "-q"])
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.load(out), _cls(metaframe.load_run(run), files).numpy(), atol=1e-5)
+    loaded = metaframe.load_run(run)
+    loaded.adapters, loaded.prompts = None, None  # the same run without its tuning is another model
+    assert not np.allclose(np.load(out), _cls(loaded, files).numpy(), atol=1e-4)
+
+
+def test_bad_tuning_configs_name_the_field(image_folders: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"encoder\.adapters\.targets: query"):
+        metaframe.train(config(image_folders, tmp_path / "r1", adapters={"targets": ["query"]}), quiet=True)
+    with pytest.raises(ConfigError, match=r"encoder\.adapters: .*activation_checkpointing"):
+        metaframe.train(
+            config(image_folders, tmp_path / "r2", adapters={}, activation_checkpointing=True), quiet=True
+        )
+    with pytest.raises(ConfigError, match=r"encoder\.adapters\.rank: 0"):
+        metaframe.train(config(image_folders, tmp_path / "r3", adapters={"rank": 0}), quiet=True)
