@@ -66,6 +66,17 @@ NUM_FRAMES: Final = "num_frames"
 """``[B]`` int64: real log-Mel filterbank frames of each clip (after cropping to
 ``target_length``). Writer: audio. Readers: none built in."""
 
+BLOCK_POSITIONS: Final = "block_positions"
+"""``[B, N, D]`` float: positions added to this modality's tokens before EVERY frozen block
+(``metaframe.block_positions``; zeros elsewhere in the joint sequence), as the official point
+cloud model does. A tokenizer writing it leaves them out of its tokens (block 0's input gets
+them from the hook). Writer: point_cloud (``add_pos_each_block=True``). Reader: ``MetaModel``."""
+
+SERIES_VALUES: Final = "series_values"
+"""``[B, T, C]`` float: the series the tokens were cut from, in the data's units, before any
+normalisation (padding steps hold zeros; see LENGTHS). Writer: time_series ``mode="patch"``.
+Reader: time_series ``informer_decoder`` head (its decoder input is the history's end)."""
+
 SHAPES: Final[dict[str, tuple[str | int, ...]]] = {
     LENGTHS: ("B",),
     REVIN_LOC: ("B", "C"),
@@ -79,9 +90,11 @@ SHAPES: Final[dict[str, tuple[str | int, ...]]] = {
     MISSING: ("B", "N"),
     UNKNOWN: ("B", "N"),
     NUM_FRAMES: ("B",),
+    BLOCK_POSITIONS: ("B", "N", "D"),
+    SERIES_VALUES: ("B", "T", "C"),
 }
 """Each key's documented shape, for checks: ``B`` batch, ``N`` tokens, ``C`` input channels,
-``nodes`` the largest graph's node count; an int is a fixed size."""
+``nodes`` the largest graph's node count; an int is a fixed size; ``D`` the token width, ``T`` the padded series steps."""
 
 DTYPES: Final[dict[str, str]] = {
     LENGTHS: "int64",
@@ -96,6 +109,8 @@ DTYPES: Final[dict[str, str]] = {
     MISSING: "bool",
     UNKNOWN: "bool",
     NUM_FRAMES: "int64",
+    BLOCK_POSITIONS: "float",
+    SERIES_VALUES: "float",
 }
 """Each key's documented dtype: ``"float"`` is any floating dtype (it follows the model's)."""
 
@@ -103,6 +118,7 @@ KEYS: Final = tuple(SHAPES)
 """Every key named here (a new constant joins SHAPES and DTYPES)."""
 
 __all__ = [
+    "BLOCK_POSITIONS",
     "CENTERS",
     "CENTER_INDEX",
     "DTYPES",
@@ -115,6 +131,7 @@ __all__ = [
     "NUM_NODES",
     "REVIN_LOC",
     "REVIN_SCALE",
+    "SERIES_VALUES",
     "SHAPES",
     "TOKEN_CHANNEL",
     "UNKNOWN",

@@ -36,6 +36,14 @@ def _no_dims(batch: Any) -> dict[str, int]:
     return {}
 
 
+def _series_steps_dims(batch: Any) -> dict[str, int]:
+    return {"T": batch.values.shape[1], "C": batch.values.shape[-1]}  # time_series: [B, T, C]
+
+
+def _width_dims(batch: Any) -> dict[str, int]:
+    return {"D": EMBED_DIM}
+
+
 # (modality, tokenizer options over the manifest's example options, keys written, extra dims)
 CASES: list[tuple[str, dict[str, Any], tuple[str, ...], Callable[[Any], dict[str, int]]]] = [
     ("time_series", {"mode": "patch"}, (extras.LENGTHS, extras.REVIN_LOC, extras.REVIN_SCALE, extras.TOKEN_CHANNEL), _series_dims),
@@ -46,6 +54,8 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], Callable[[Any], dict[str
     ("point_cloud", {}, (extras.CENTERS, extras.CENTER_INDEX), _no_dims),
     ("tabular", {}, (extras.MISSING, extras.UNKNOWN), _no_dims),
     ("audio", {}, (extras.NUM_FRAMES,), _no_dims),
+    ("time_series", {"mode": "patch", "in_channels": 3}, (extras.SERIES_VALUES,), _series_steps_dims),
+    ("point_cloud", {"add_pos_each_block": True}, (extras.BLOCK_POSITIONS,), _width_dims),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in options.items() if v is not None) or 'default'}" for name, options, _, _ in CASES]
 

@@ -4,7 +4,10 @@ Point-BERT / Meta-Transformer recipe: ``center_ratio`` 0.25 (1024 points → 256
 ``k`` = 32 neighbours, features = neighbour coordinates relative to the centre ('dp', plus
 any per-point features), point-wise MLP 3→128 (BN, ReLU) →256, concat with the group max →
 512, 512→512 (BN, ReLU) →D, max over the group. Positions: Linear(3,128), GELU, Linear(128,D)
-on the centre coordinates, added once here (the frozen blocks carry no positions).
+on the centre coordinates, added once here (the frozen blocks carry no positions); with
+``add_pos_each_block=True`` (the official model) they are left out of the tokens and written to
+``extras[BLOCK_POSITIONS]`` instead, and MetaModel adds them before EVERY frozen block, the
+first included, so block 0 sees tokens + positions once, as with the default.
 
 Only real groups enter the MLP (padded centres are dropped before it and their tokens are
 zero), so BatchNorm statistics in training never see padding, and in eval mode a cloud's
@@ -54,6 +57,7 @@ class PointPatchEmbed(nn.Module):
         random_start: bool = False,
         knn_max_bytes: int = DEFAULT_KNN_BYTES,
         eval_group_chunk: int = 4096,
+        add_pos_each_block: bool = False,
     ) -> None:
         """``num_centers`` fixes the token count (every cloud needs that many points);
         otherwise each cloud gets ``ceil(center_ratio * points)`` centres, padded with a mask.
@@ -62,6 +66,7 @@ class PointPatchEmbed(nn.Module):
         draws FPS's first centre at random in training (eval always starts at point 0).
         ``eval_group_chunk``: in eval mode groups go through the MLP this many at a time
         (exact: BatchNorm then uses running statistics), bounding memory for large clouds.
+        ``add_pos_each_block``: positions before every frozen block (official) instead of once at the input.
         """
         super().__init__()
         if not 0 < center_ratio <= 1:
@@ -75,6 +80,7 @@ class PointPatchEmbed(nn.Module):
         self.random_start = random_start
         self.knn_max_bytes = knn_max_bytes
         self.eval_group_chunk = eval_group_chunk
+        self.add_pos_each_block = add_pos_each_block
         self.encoder = GroupEncoder(3 + extra_features, embed_dim)
         self.pos_embed = nn.Sequential(nn.Linear(3, 128), nn.GELU(), nn.Linear(128, embed_dim))
 
@@ -121,5 +127,12 @@ class PointPatchEmbed(nn.Module):
             embedded = self.encoder(features)
         else:
             embedded = torch.cat([self.encoder(part) for part in features.split(self.eval_group_chunk)])
-        tokens[real] = embedded + self.pos_embed(centers[real].to(features.dtype))
-        return TokenBatch(tokens, center_mask, {keys.CENTERS: centers, keys.CENTER_INDEX: center_idx})
+        out = {keys.CENTERS: centers, keys.CENTER_INDEX: center_idx}
+        if self.add_pos_each_block:
+            tokens[real] = embedded
+            positions = torch.zeros_like(tokens)
+            positions[real] = self.pos_embed(centers[real].to(features.dtype))
+            out[keys.BLOCK_POSITIONS] = positions
+        else:
+            tokens[real] = embedded + self.pos_embed(centers[real].to(features.dtype))
+        return TokenBatch(tokens, center_mask, out)

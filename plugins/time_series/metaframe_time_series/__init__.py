@@ -26,7 +26,7 @@ def manifest() -> ModalityManifest:
             "modes": ["step", "patch"],
             "official_setup": "ETTh1 forecasting: input 96 steps, 7 variables (HUFL..OT), date column -> time features",
             "nan_policies": ["error", "ffill", "zero", "interpolate"],
-            "heads": ["forecast"],
+            "heads": ["forecast", "informer_decoder"],
         },
         recipe=Recipe(
             lr=1e-2, pooling="cls+max+mean", batch_size=8,

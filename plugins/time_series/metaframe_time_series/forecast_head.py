@@ -47,16 +47,7 @@ class ForecastHead(nn.Module):
             self.linear = nn.Linear(self.pool.out_features(embed_dim), horizon * channels)
 
     def _modality(self, encoded: EncodedBatch) -> str:
-        if self.modality is not None:
-            return self.modality
-        with_stats = [m for m, extras in encoded.extras.items() if keys.REVIN_LOC in extras]
-        candidates = with_stats or list(encoded.segments)
-        if len(candidates) != 1:
-            raise ValueError(
-                f"ForecastHead cannot tell which modality to forecast among {', '.join(encoded.segments)}; "
-                "build it with modality=..."
-            )
-        return candidates[0]
+        return pick_modality(encoded, self.modality, keys.REVIN_LOC, "ForecastHead")
 
     def _per_channel(self, encoded: EncodedBatch, modality: str) -> torch.Tensor:
         extras = encoded.extras.get(modality, {})
@@ -85,3 +76,17 @@ class ForecastHead(nn.Module):
                 )
             out = undo_revin(out, loc.to(out.dtype), scale.to(out.dtype))
         return out
+
+
+def pick_modality(encoded: EncodedBatch, modality: str | None, key: str, head: str) -> str:
+    """The modality a forecasting head reads: ``modality``, else the only one whose extras hold
+    ``key``, else the only one in the batch."""
+    if modality is not None:
+        return modality
+    with_key = [m for m, extras in encoded.extras.items() if key in extras]
+    candidates = with_key or list(encoded.segments)
+    if len(candidates) != 1:
+        raise ValueError(
+            f"{head} cannot tell which modality to forecast among {', '.join(encoded.segments)}; build it with modality=..."
+        )
+    return candidates[0]

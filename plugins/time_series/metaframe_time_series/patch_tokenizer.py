@@ -1,11 +1,13 @@
 """Patch tokens (PatchTST): the core's channel-independent ``metaframe.nn.SeriesPatchTokenizer``
 (shared patches, sinusoidal patch positions, channel embedding, RevIN), taking what
-time_series' collate gives (a ``SeriesBatch`` or a ``[B, T, C]`` tensor)."""
+time_series' collate gives (a ``SeriesBatch`` or a ``[B, T, C]`` tensor). It also leaves the input
+series in ``extras[SERIES_VALUES]`` (data units) for heads that read the history (``informer_decoder``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from metaframe import extras as keys
 from metaframe.nn import SeriesPatchTokenizer
 from metaframe.tokens import TokenBatch
 
@@ -18,4 +20,7 @@ class PatchTokenizer(SeriesPatchTokenizer):
     short_hint = "use longer series, a smaller patch_len, or mode='step'"
 
     def forward(self, batch: Any) -> TokenBatch:
-        return super().forward(as_batch(batch))
+        batch = as_batch(batch)
+        out = super().forward(batch)
+        out.extras[keys.SERIES_VALUES] = batch.values * batch.mask.unsqueeze(-1).to(batch.values.dtype)
+        return out

@@ -12,3 +12,8 @@ def metaframe_register_heads(register):  # type: ignore[no-untyped-def]
         "metaframe_time_series.forecast_head:ForecastHead",
         "a [horizon, channels] forecast; undoes the tokenizer's instance normalisation (RevIN)",
     )
+    register(
+        "informer_decoder",
+        "metaframe_time_series.informer_decoder:InformerDecoderHead",
+        "the official forecaster: a trainable Informer decoder (label_len 48) cross-attending to the encoder tokens",
+    )
