@@ -148,7 +148,7 @@ def load_examples(source: str | Path, config: TrainConfig, what: str = "data.tra
     if not path.exists():
         raise ConfigError(f"{what}: {str(path)!r} — does not exist")
     try:
-        return _load_examples(path, config)
+        return label_sets(_load_examples(path, config), config)
     except ConfigError as exc:
         if str(exc).startswith(("data.", "modalities", "heads.")):
             raise
@@ -202,7 +202,19 @@ def examples_from_pairs(pairs: Sequence[Any], config: TrainConfig, what: str) ->
             raise ConfigError(f"{what}[{i}]: a joint model needs a dict with one source per modality ({', '.join(names)})")
         tgt = target if isinstance(target, dict) else {h.target: target for h in heads}
         out.append(Example(dict(inputs), dict(tgt), f"{what}[{i}]"))
-    return out
+    return label_sets(out, config)
+
+
+def label_sets(examples: list[Example], config: TrainConfig) -> list[Example]:
+    """Each multi-label target read as its set of labels (a list, a JSON list or ``"a;b"``; metaframe.engine.multilabel)."""
+    from .multilabel import parse_label_set
+
+    names = [h.target for h in config.heads.values() if h.resolved_task == "multilabel"]
+    for example in examples:
+        for t in names:
+            if t in example.targets:
+                example.targets[t] = parse_label_set(example.targets[t], example.name, t)
+    return examples
 
 
 def split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
@@ -278,12 +290,15 @@ def _plain(value: Any) -> Any:
 
 
 def build_label_maps(config: TrainConfig, train: list[Example]) -> dict[str, list[Any]]:
-    """Sorted class lists for every classification target (index = position)."""
+    """Sorted class lists for every classification and multi-label target (index = position)."""
     maps: dict[str, list[Any]] = {}
     for head in config.heads.values():
-        if head.resolved_task != "classification":
+        if head.resolved_task == "multilabel":
+            values = {label for e in train for label in e.targets[head.target]}
+        elif head.resolved_task == "classification":
+            values = {_plain(e.targets[head.target]) for e in train}
+        else:
             continue
-        values = {_plain(e.targets[head.target]) for e in train}
         maps[head.target] = sorted(values, key=lambda v: (type(v).__name__, v))
     return maps
 
@@ -291,6 +306,10 @@ def build_label_maps(config: TrainConfig, train: list[Example]) -> dict[str, lis
 def encode_target(value: Any, classes: list[Any] | None, where: str, target: str) -> Any:
     if classes is None:
         return np.asarray(value, dtype=np.float32)
+    from .multilabel import LabelSet, multi_hot
+
+    if isinstance(value, LabelSet):  # a multi-label target: a multi-hot row, stacked to [B, C] by the collate
+        return multi_hot(value, classes, where, target)
     v = _plain(value)
     try:
         return classes.index(v)

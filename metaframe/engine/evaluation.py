@@ -1,6 +1,7 @@
 """``metaframe.evaluate``: a trained run on labelled data → a JSON report (and confusion PNGs).
 
-Classification: accuracy, macro-F1, confusion matrix; regression and forecasting: MAE, MSE.
+Classification: accuracy, macro-F1, confusion matrix; multi-label: mAP, per-class AP and F1,
+micro- / macro-F1 at threshold 0.5; regression and forecasting: MAE, MSE.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def evaluate(
     device: str = "auto",
     encoder: torch.nn.Module | None = None,
     quiet: bool = False,
+    token_merging: Any = None,
 ) -> dict[str, Any]:
     """Evaluate ``run_dir``'s model on ``data`` (default: the run's own validation split).
 
@@ -41,12 +43,14 @@ def evaluate(
     dataset) with the run's column settings. Writes ``report.json`` (and per classification
     head ``confusion_<head>.json`` / ``.png``) into ``out`` (default ``RUN_DIR/eval``).
     ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
+    ``token_merging`` (``TokenMerging`` or an int r): merge tokens in the frozen encoder for this
+    evaluation (``load_run``'s option; by default what the run config says).
     """
     from tqdm.auto import tqdm
 
     from metaframe.api import get_modality
 
-    model = load_run(run_dir, checkpoint=checkpoint, encoder=encoder, device=device)
+    model = load_run(run_dir, checkpoint=checkpoint, encoder=encoder, device=device, token_merging=token_merging)
     info = model.run_info  # type: ignore[attr-defined]
     cfg = info.config
     apply_threads(num_workers, cfg.threads)
@@ -103,6 +107,8 @@ def evaluate(
                 plot_confusion(res["confusion_matrix"], classes, out_dir / f"confusion_{name}.png", f"{name}: {what}")
             except ImportError:
                 print("warning: matplotlib is not installed: no confusion-matrix PNG", file=sys.stderr)
+        elif head.resolved_task == "multilabel":
+            res["classes"] = info.label_maps[head.target]
         report["heads"][name] = res
     atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2, default=str) + "\n")
     report["report_path"] = str(out_dir / "report.json")
@@ -122,6 +128,11 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"  {name}: accuracy {res['accuracy']:.4f} (majority class {res['chance_accuracy']:.4f}), "
                 f"macro-F1 {res['macro_f1']:.4f}, loss {res['loss']:.4f}"
+            )
+        elif res["task"] == "multilabel":
+            lines.append(
+                f"  {name}: mAP {res['mAP']:.4f}, micro-F1 {res['micro_f1']:.4f}, macro-F1 {res['macro_f1']:.4f} "
+                f"(threshold {res['threshold']}), loss {res['loss']:.4f}"
             )
         else:
             lines.append(f"  {name}: MAE {res['mae']:.4f}, MSE {res['mse']:.4f}")

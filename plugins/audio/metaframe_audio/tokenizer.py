@@ -18,6 +18,7 @@ from torch import nn
 from metaframe import extras as keys
 from metaframe.tokens import TokenBatch
 
+from .augment import AudioAugment
 from .collate import collate_audio
 from .fbank import WINDOW_TYPES, kaldi_fbank_batch, num_frames, window_properties
 from .positions import adapt_pos_embed
@@ -51,7 +52,8 @@ class AudioPatchTokenizer(nn.Module):
 
     ``fit_stats=True``: ``mean`` / ``std`` come from ``fit(training clips)`` (saved as the fitted
     state) instead of the fixed values; otherwise ``needs_fit`` is False and no pass over the data
-    is made.
+    is made. ``augment``: waveform gain / noise in train mode (``gain_db``, ``noise``;
+    metaframe_audio.augment), before the filterbank and SpecAugment.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class AudioPatchTokenizer(nn.Module):
         fbank_options: dict[str, Any] | None = None,
         fit_stats: bool = False,
         fit_batch_size: int = 16,
+        augment: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if patch_size > num_mel_bins:
@@ -101,6 +104,7 @@ class AudioPatchTokenizer(nn.Module):
         self.fit_stats = fit_stats
         self.fit_batch_size = fit_batch_size
         self.time_mask = time_mask
+        self.augment = AudioAugment.from_option(augment) if augment else None
         self.fbank_options: dict[str, Any] = {
             "htk_compat": True,
             "use_energy": False,
@@ -192,6 +196,10 @@ class AudioPatchTokenizer(nn.Module):
 
         Padded / cropped to ``target_length``; masked (SpecAugment) when the module is in train mode.
         """
+        if self.training and self.augment is not None:
+            audio = self._as_batch(batch)
+            wave = audio.waveform.to(device=self.proj.weight.device, dtype=torch.float32)
+            batch = AudioBatch(self.augment(wave, audio.lengths.to(wave.device)), audio.lengths, audio.sample_rate)
         feats, frames = self.log_mel(batch)
         with torch.autocast(device_type=feats.device.type, enabled=False):
             if self.target_length is not None:
