@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "metaframe.cli.demo",
     "metaframe.cli.new_plugin",
     "metaframe.cli.validate",
+    "metaframe.cli.export",
 )
 
 DESCRIPTION = """\
