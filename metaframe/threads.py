@@ -11,11 +11,18 @@ oversubscribe the cores, and on a loaded machine training ran ~10x slower (issue
   never below 1;
 - ``threads`` set to an int in the config wins; with ``auto``, an ``OMP_NUM_THREADS`` the user
   exported wins over the rule (torch already honours it, so nothing is changed).
+
+The rule cannot see other jobs on the machine. ``auto`` does not shrink for them, because the
+thread count changes the arithmetic (measured here: a patch-embedding convolution's weight
+gradient differs by up to 6e-5 between 1 and 2 threads) and a run resumed under another load
+must repeat the same steps bitwise; instead, when the 1-minute load average already exceeds the usable cores, a warning says so and
+names the fix (``threads: 1`` or ``OMP_NUM_THREADS=1``).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Literal, NamedTuple, Union
 
 import torch
@@ -24,6 +31,9 @@ Threads = Union[int, Literal["auto"]]
 
 WORKER_THREADS = 1
 """Intra-op threads of each DataLoader worker."""
+
+QUIET_BUSY_ENV = "METAFRAME_NO_BUSY_WARNING"
+"""Set (to anything) to silence the busy-machine warning, e.g. in a test suite that loads the machine itself."""
 
 
 def usable_cores() -> int:
@@ -85,7 +95,29 @@ def apply_threads(num_workers: int, requested: Threads = "auto") -> ThreadPlan:
     plan = plan_threads(num_workers, requested, _local_processes())
     if torch.get_num_threads() != plan.main:
         torch.set_num_threads(plan.main)
+    note = busy_machine_note(plan)
+    if note is not None:
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
     return plan
+
+
+def busy_machine_note(plan: ThreadPlan) -> str | None:
+    """A one-line warning when ``auto`` threads meet a machine other jobs already keep busy, else None."""
+    getloadavg = getattr(os, "getloadavg", None)
+    if plan.reason != "auto" or plan.main < 2 or getloadavg is None or os.environ.get(QUIET_BUSY_ENV):
+        return None
+    try:
+        load = float(getloadavg()[0])
+    except OSError:
+        return None
+    cores = usable_cores()
+    if load <= cores:
+        return None
+    return (
+        f"metaframe: this machine is busy (1-minute load {load:.1f} on {cores} usable cores) and threads: auto "
+        f"runs {plan.main} intra-op threads; if steps are slow, set threads: 1 in the config or export OMP_NUM_THREADS=1 "
+        "(measured ~10x faster under load, docs/benchmarks.md 'Thread counts')"
+    )
 
 
 def worker_init(worker_id: int) -> None:

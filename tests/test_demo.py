@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import run_cli
+from cli_runner import run_cli
 from distributions import make_distribution, manifest_source, VALID_TOKENIZER
 
 import metaframe

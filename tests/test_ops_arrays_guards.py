@@ -46,7 +46,7 @@ def test_within_or_raise_names_column_and_step():
         within_or_raise(values, "s.csv", SQUARE_SAFE, names=["a", "b"], why="squared by RevIN")
     assert "squared by RevIN" in str(info.value)
     values[2, 1] = -np.inf
-    with pytest.raises(ReadError, match="in column 'b' at step 2, is infinite"):
+    with pytest.raises(ReadError, match="in column 'b' at step 2, is an infinite value"):
         within_or_raise(values, "s.csv", FLOAT32_MAX, names=["a", "b"])
 
 

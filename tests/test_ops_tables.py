@@ -112,7 +112,7 @@ def test_fill_missing_refuses_what_it_cannot_fill():
     assert NAN_POLICIES == ("error", "ffill", "zero", "interpolate")
     with pytest.raises(ReadError, match=r"src: 3 missing \(NaN\) value\(s\); first in column 'a' at step 0"):
         fill_missing(GAPPY, "error", "src", ["a", "b"])
-    with pytest.raises(ReadError, match=r"1 infinite value\(s\); first in column 'b' at step 1"):
+    with pytest.raises(ReadError, match=r"1 value\(s\) out of range; the first, inf in column .b. at step 1, is an infinite value"):
         fill_missing(np.array([[1.0, 2.0], [3.0, np.inf]]), "zero", "src", ["a", "b"])
     with pytest.raises(ReadError, match=r"column 'b' has no valid value at all; nan_policy='ffill'"):
         fill_missing(np.array([[1.0, np.nan], [2.0, np.nan]]), "ffill", "src", ["a", "b"])

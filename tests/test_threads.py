@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 import torch
@@ -140,3 +141,30 @@ def test_a_bad_threads_field_is_a_config_error_naming_it(bad):
 
     with pytest.raises(ConfigError, match=r"c\.yaml: threads: .* must be a positive int or 'auto'"):
         parse_config({"modality": "image", "data": {"train": "x"}, "threads": bad}, "c.yaml")
+
+
+@pytest.mark.parametrize(("load", "warns"), [(0.5, False), (2.0, False), (5.3, True)])
+def test_a_busy_machine_is_named_with_the_fix_but_auto_keeps_its_count(cores, monkeypatch, restore_threads, load, warns):
+    cores(2)
+    monkeypatch.delenv(threads.QUIET_BUSY_ENV, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = apply_threads(0)
+    assert plan.main == 2 and torch.get_num_threads() == 2  # reproducible: the load never changes the count
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    if warns:
+        assert len(messages) == 1 and "load 5.3 on 2 usable cores" in messages[0] and "threads: 1" in messages[0]
+    else:
+        assert messages == []
+
+
+def test_the_busy_warning_stays_quiet_when_threads_were_chosen(cores, monkeypatch, restore_threads):
+    cores(2)
+    monkeypatch.delenv(threads.QUIET_BUSY_ENV, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        apply_threads(0, requested=2)
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        apply_threads(0)

@@ -16,8 +16,11 @@ from metaframe_registry import ConfigError
 
 from metaframe.device import move_to
 
+from .culprit import batch_indices, find_unfit, is_unfit, named_batches
+from .errors import RunError
 from .loader import global_batch_sizes
-from .metrics import head_loss_sum
+from .metrics import head_loss_sum, loss_options
+from .mixup import enabled as mixup_enabled, mix_batch
 from .rundir import append_record
 from .session import Session
 
@@ -31,11 +34,15 @@ def autocast(device: torch.device, mode: str) -> contextlib.AbstractContextManag
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if mode == "bf16" else torch.float16)
 
 
-def _loss_sum(s: Session, inputs: Any, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+def _loss_sum(
+    s: Session, inputs: Any, targets: dict[str, torch.Tensor], options: dict[str, dict[str, Any]] | None = None
+) -> torch.Tensor:
     with autocast(s.device, s.cfg.mixed_precision):
         outputs = s.net(inputs)
+    options = options or {}
     total = sum(
-        h.loss_weight * head_loss_sum(h.resolved_task, outputs[name], targets[h.target]) for name, h in s.cfg.heads.items()
+        h.loss_weight * head_loss_sum(h.resolved_task, outputs[name], targets[h.target], **options.get(name, {}))
+        for name, h in s.cfg.heads.items()
     )
     assert isinstance(total, torch.Tensor)
     return total
@@ -71,10 +78,22 @@ def run_epoch(s: Session, loader: torch.utils.data.DataLoader, epoch: int, start
     desc = f"epoch {epoch + 1}" + ("" if cfg.max_steps else f"/{cfg.epochs}")
     bar = tqdm(total=s.steps_per_epoch, initial=start_batch, desc=desc, disable=s.quiet, unit="batch", dynamic_ncols=True)
     seen, t_epoch = 0, time.perf_counter()
-    for offset, (inputs, targets) in enumerate(loader):
+    options = loss_options(cfg, s.label_maps, s.train_examples, s.device)  # label smoothing, class weights
+    def locate(offset: int, exc: BaseException) -> RunError | None:
+        return find_unfit(s.model, s.train_set, s.collate, batch_indices(s.sampler, offset), s.device, exc)
+
+    for offset, (inputs, targets) in named_batches(loader, locate):
         inputs = move_to(inputs, s.device, non_blocking=True)
         targets = move_to(targets, s.device, non_blocking=True)
-        loss_sum = _loss_sum(s, inputs, targets)
+        if mixup_enabled(cfg):
+            inputs, targets = mix_batch(cfg, inputs, targets, s.label_maps, s.global_step)
+        try:
+            loss_sum = _loss_sum(s, inputs, targets, options)
+        except Exception as exc:  # noqa: BLE001 - a refusal names its sample; anything else is re-raised
+            named = locate(offset, exc) if is_unfit(exc) else None
+            if named is None:
+                raise
+            raise named from exc
         local = next(iter(targets.values())).shape[0]
         optimiser_step(s, loss_sum * (s.info.world / sizes[offset]))
         loss_value = float(loss_sum.detach()) / local

@@ -86,7 +86,7 @@ def within_or_raise(
     label = repr(str(names[column])) if names is not None and column < len(names) else str(column)
     step = f" at step {first[0]}" if len(first) > 1 else ""
     found = array[first]
-    problem = "is infinite" if np.isinf(found) else f"exceeds {limit:.3g} in magnitude"
+    problem = "is an infinite value (clean the data: inf cannot be filled or normalised)" if np.isinf(found) else f"exceeds {limit:.3g} in magnitude"
     raise ReadError(
         source,
         f"{int(bad.sum())} {what}(s) out of range; the first, {float(found):g} in column {label}{step}, {problem}"

@@ -6,12 +6,15 @@ time_series and imu readers (their ``nan_policy`` option).
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
 from metaframe_registry import ReadError
+
+from .guards import within_or_raise
 
 NAN_POLICIES = ("error", "ffill", "zero", "interpolate")
 
@@ -25,15 +28,9 @@ def _name(names: Sequence[str] | None, index: int) -> str:
 
 
 def check_finite(values: np.ndarray, source: Any, names: Sequence[str] | None = None) -> None:
-    """Refuse +/-inf, naming the first channel and step that holds one."""
-    bad = np.isinf(values)
-    if bad.any():
-        step, channel = map(int, np.argwhere(bad)[0])
-        raise ReadError(
-            source,
-            f"{int(bad.sum())} infinite value(s); first in column {_name(names, channel)} at step {step}. "
-            "Infinite values cannot be filled: clean the data",
-        )
+    """Refuse +/-inf, naming the first column and step that holds one (NaN is the fill rule's):
+    ``within_or_raise`` with no magnitude limit, the one finite-range check."""
+    within_or_raise(values, source, math.inf, names)
 
 
 def fill_missing(

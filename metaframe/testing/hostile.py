@@ -16,6 +16,10 @@ Cases, per extension:
 - ``header-only``: the first 16 bytes of that valid file (when it is over 64 bytes);
 - ``huge-claim``: a well-formed header claiming an absurd size (10^12 pixels, samples or
   points) over a few bytes of data, for the formats with a generic header (``HUGE_CLAIMS``);
+- ``non-finite``: well-formed numbers with a NaN, +inf and -inf among them, for ``.npy``,
+  ``.npz`` and plain-number text (``.csv`` / ``.tsv`` with a header, ``.txt`` / ``.xyz`` /
+  ``.pts``): the reader refuses them, or fills them by the missing-value rule it documents,
+  and never returns a non-finite sample;
 - text formats (``TEXT_FORMATS``): ``long-line`` (one 512 KiB field, over the ``csv``
   module's field limit), ``utf16-text`` (a UTF-16 table with its byte-order mark);
   ``deep-nesting`` for JSON and GML (5000 levels), ``entity-expansion`` for GraphML (the
@@ -97,12 +101,31 @@ def wav_bytes(frames: int = 160, rate: int = 16000) -> bytes:
     return buffer.getvalue()
 
 
-def npy_bytes(rows: int = 4, columns: int = 3) -> bytes:
-    """A version-1.0 ``.npy`` of float32 ``[rows, columns]`` (0, 1, 2, ...), written without numpy."""
+def npy_bytes(rows: int = 4, columns: int = 3, values: Iterable[float] | None = None) -> bytes:
+    """A version-1.0 ``.npy`` of float32 ``[rows, columns]`` (``values``, else 0, 1, 2, ...), written without numpy."""
     header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}".encode()
     header += b" " * (-(len(header) + 11) % 64) + b"\n"
-    data = struct.pack(f"<{rows * columns}f", *range(rows * columns))
+    data = struct.pack(f"<{rows * columns}f", *(range(rows * columns) if values is None else values))
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
+
+
+NON_FINITE_VALUES = [0.0, 1.0, 2.0, 3.0, float("nan"), 5.0, float("inf"), 7.0, 8.0, 9.0, 10.0, float("-inf")]
+"""The ``non-finite`` case's 4 x 3 values: a NaN, a +inf and a -inf among finite ones."""
+
+
+def _non_finite(extension: str) -> bytes | None:
+    """Well-formed numbers with NaN / inf among them, for the formats that hold plain numbers."""
+    if extension == ".npy":
+        return npy_bytes(values=NON_FINITE_VALUES)
+    if extension == ".npz":
+        return npz_bytes(npy_bytes(values=NON_FINITE_VALUES))
+    rows = [NON_FINITE_VALUES[i : i + 3] for i in range(0, 12, 3)]
+    if extension in (".csv", ".tsv"):
+        sep = "," if extension == ".csv" else "\t"
+        return ("\n".join([sep.join("abc"), *(sep.join(map(str, r)) for r in rows)]) + "\n").encode()
+    if extension in (".txt", ".xyz", ".pts"):
+        return ("\n".join(" ".join(map(str, r)) for r in rows) + "\n").encode()
+    return None
 
 
 def npz_bytes(member: bytes | None = None) -> bytes:
@@ -345,6 +368,9 @@ def hostile_files(
             made = HUGE_CLAIMS[key]()
             content, companions = made if isinstance(made, tuple) else (made, {})
             cases.append(HostileFile(extension, "huge-claim", content, companions))
+        non_finite = _non_finite(key)
+        if non_finite is not None:
+            cases.append(HostileFile(extension, "non-finite", non_finite))
         cases.extend(_text_cases(key))
         for case in cases:
             sizes = [len(case.content), *map(len, case.companions.values())]

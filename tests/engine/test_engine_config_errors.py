@@ -90,3 +90,18 @@ def test_a_yaml_syntax_error_is_one_line_with_its_position(tmp_path: Path) -> No
     assert result.returncode == 1
     message = _one_error_line(path, result.stderr)
     assert "cannot parse YAML" in message and "line 2" in message
+
+
+def test_evaluate_names_the_run_config_that_no_longer_builds(tmp_path: Path) -> None:
+    import metaframe
+
+    data = write_image_folders(tmp_path / "data", per_class=4)
+    run = metaframe.train(tiny_config(data, tmp_path / "run", epochs=1), quiet=True).run_dir
+    config_path = Path(run) / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["heads"]["label"]["options"] = {"hiden": 8}  # as if edited by hand, or written by another version
+    config_path.write_text(yaml.safe_dump(config))
+    result = run_module(["metaframe", "evaluate", str(run), "-q"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert str(config_path) in lines[0] and "heads.label.options" in lines[0] and "hiden" in lines[0]

@@ -38,6 +38,8 @@ def read_toy(source, bug=None):
             if bug == "value_error":
                 raise ValueError("cannot parse") from exc
             raise ReadError(source, f"not a .npy array ({exc})") from exc
+        if not np.isfinite(array).all():
+            raise ReadError(source, "holds NaN or inf values")
     return torch.as_tensor(array, dtype=torch.float32)
 
 

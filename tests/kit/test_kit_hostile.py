@@ -63,6 +63,8 @@ def read_toy(source, leak: str | None = None, on: str = "random-bytes"):
         raise ReadError(source, "the header claims more data than memory holds") from exc
     except Exception as exc:  # noqa: BLE001 - numpy raises several types for bad files
         raise ReadError(source, f"not a .npy array ({type(exc).__name__}: {exc})") from exc
+    if leak != "keep_non_finite" and not np.isfinite(array).all():
+        raise ReadError(source, "holds NaN or inf values")
     return torch.as_tensor(array, dtype=torch.float32)
 
 
@@ -229,7 +231,7 @@ def test_a_reader_that_wraps_every_failure_in_read_error_passes(register_modalit
     subject = toy(register_modality)
     check_reader_refuses_hostile_files(subject)
     outcomes = sweep_reader(subject)
-    cases = {"empty", "truncated", "header-only", "random-bytes", "png-bytes", "text", "huge-claim"}
+    cases = {"empty", "truncated", "header-only", "random-bytes", "png-bytes", "text", "huge-claim", "non-finite"}
     assert {o.case for o in outcomes} == cases
     assert all(o.status == "read-error" and str(o.path) in o.message for o in outcomes)
 
@@ -249,7 +251,7 @@ def test_a_reader_that_wraps_every_failure_in_read_error_passes(register_modalit
 )
 def test_a_reader_that_leaks_fails_the_check_naming_extension_case_and_type(register_modality, leak, on, fault):
     subject = toy(register_modality, leak=leak, on=on)
-    with pytest.raises(AssertionError, match=r"1 of 7 hostile files .*" + fault):
+    with pytest.raises(AssertionError, match=r"1 of 8 hostile files .*" + fault):
         check_reader_refuses_hostile_files(subject)
 
 
@@ -272,3 +274,19 @@ def test_the_check_is_a_failed_line_of_the_report_and_skipped_without_extensions
 
 def report_manifest_without_extensions(register_modality):
     return register_modality("toy_arrays", tokenizer=ToyTokenizer, reader=read_toy, collate=collate_toy, examples=write_examples)
+
+
+def test_the_non_finite_case_holds_nan_and_inf_in_well_formed_files():
+    cases = {(f.extension, f.case): f.content for f in hostile_files([".npy", ".npz", ".csv", ".xyz", ".png"])}
+    array = np.load(io.BytesIO(cases[(".npy", "non-finite")]))
+    assert array.shape == (4, 3) and np.isnan(array).sum() == 1 and np.isposinf(array).sum() == 1 and np.isneginf(array).sum() == 1
+    assert np.isnan(np.load(io.BytesIO(cases[(".npz", "non-finite")]))["arr_0"]).any()
+    table = cases[(".csv", "non-finite")].decode().splitlines()
+    assert table[0] == "a,b,c" and "nan" in table[2] and "inf" in table[3]
+    assert (".xyz", "non-finite") in cases and (".png", "non-finite") not in cases
+
+
+def test_a_reader_that_passes_nan_through_fails_on_the_non_finite_case(register_modality):
+    subject = toy(register_modality, leak="keep_non_finite")
+    with pytest.raises(AssertionError, match=r"1 of 8 hostile files .*\.npy non-finite: non-finite: read fine but sample \(4, 3\) holds NaN or inf"):
+        check_reader_refuses_hostile_files(subject)
