@@ -51,6 +51,13 @@ _LAZY: dict[str, str] = {
     "encode": "metaframe.engine.encoding",
     "load_run": "metaframe.engine.run",
     "TrainConfig": "metaframe.engine.config",
+    "Index": "metaframe.index",
+    "SearchIndexError": "metaframe.index",
+    "SearchResult": "metaframe.index",
+    "TokenMerging": "metaframe.merging",
+    "LoRAAdapters": "metaframe.adapters",
+    "merge_adapters": "metaframe.adapters",
+    "Prompts": "metaframe.prompts",
 }
 
 __all__ = sorted(
@@ -84,6 +91,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.evaluation import evaluate
     from .engine.run import load_run
     from .engine.trainer import train
+    from .index import Index, SearchIndexError, SearchResult
+    from .merging import TokenMerging
+    from .adapters import LoRAAdapters, merge_adapters
+    from .prompts import Prompts
     from .model import MetaModel
     from .modality import MissingCapabilityError, Modality
     from .protocols import Encoder, FittableTokenizer, Head, Tokenizer

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from metaframe_registry import ConfigError
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "regression", "multilabel"]
 
 
 class _Strict(BaseModel):
@@ -27,6 +27,36 @@ class ModalityConfig(_Strict):
     tokenizer: dict[str, Any] = Field(default_factory=dict, description="options for the plugin's tokenizer factory")
     reader: dict[str, Any] = Field(default_factory=dict, description="options for the plugin's reader")
     column: str | None = Field(None, description="manifest column holding this modality's path or value")
+
+
+class TokenMergingConfig(_Strict):
+    """Token merging in the frozen encoder (``metaframe.merging``): ``r`` tokens per block or a total ``ratio``."""
+
+    r: int | None = Field(None, ge=0, description="tokens merged by every block (ToMe's r); 0 = off")
+    ratio: float | None = Field(None, ge=0.0, lt=1.0, description="fraction of the input tokens merged away over all blocks")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "TokenMergingConfig":
+        if (self.r is None) == (self.ratio is None):
+            raise ValueError("give exactly one of r or ratio, e.g. {r: 8} or {ratio: 0.5}")
+        return self
+
+
+class AdapterConfig(_Strict):
+    """LoRA adapters on the frozen encoder's linears (``metaframe.adapters``): trained and saved with the run."""
+
+    kind: Literal["lora"] = Field("lora", description="adapter kind")
+    rank: int = Field(8, gt=0, description="LoRA rank r: each adapted linear adds r * (in + out) parameters")
+    alpha: float = Field(16.0, gt=0, description="LoRA alpha: the update is scaled by alpha / rank")
+    targets: list[str] = Field(default_factory=lambda: ["qkv", "proj"], description="block linears to adapt: qkv, proj, fc1, fc2")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the adapters' input (training only)")
+
+
+class PromptConfig(_Strict):
+    """Learned prompt tokens (VPT, ``metaframe.prompts``): after [CLS], or per block when deep."""
+
+    num_tokens: int = Field(8, gt=0, description="prompt tokens inserted after [CLS]")
+    deep: bool = Field(False, description="a set of prompts per block (VPT-deep) instead of the input only (VPT-shallow)")
 
 
 class EncoderConfig(_Strict):
@@ -52,6 +82,11 @@ class EncoderConfig(_Strict):
     depth: int | None = Field(None, gt=0, description="number of transformer blocks (custom shape, with embed_dim, num_heads)")
     num_heads: int | None = Field(None, gt=0, description="attention heads (with a custom shape, or for a checkpoint)")
     activation_checkpointing: bool = Field(False, description="recompute encoder activations in backward (less memory)")
+    token_merging: TokenMergingConfig | None = Field(
+        None, description="merge tokens inside the frozen blocks (ToMe): {r: 8} per block or {ratio: 0.5} in total"
+    )
+    adapters: AdapterConfig | None = Field(None, description="LoRA adapters on the frozen blocks' linears, e.g. {kind: lora, rank: 8, alpha: 16, targets: [qkv, proj]}")
+    prompts: PromptConfig | None = Field(None, description="learned prompt tokens (VPT), e.g. {num_tokens: 8, deep: false}")
 
     @model_validator(mode="after")
     def _custom_complete(self) -> "EncoderConfig":
@@ -69,7 +104,8 @@ class EncoderConfig(_Strict):
 
     def _given(self) -> dict[str, Any]:
         """Backend fields that differ from their defaults (a saved run config repeats every field)."""
-        skip = {"name", "options", "timm", "activation_checkpointing"}
+        # how a run uses the shared encoder, not which weights it holds: never passed to the backend
+        skip = {"name", "options", "timm", "activation_checkpointing", "token_merging", "adapters", "prompts"}
         fields = type(self).model_fields
         return {k: getattr(self, k) for k in sorted(fields) if k not in skip and getattr(self, k) != fields[k].default}
 
@@ -120,9 +156,13 @@ class HeadConfig(_Strict):
 
     kind: str = Field("classification", description="registered head: classification, regression, or a plugin's (metaframe list-modalities shows heads)")
     target: str = Field("label", description="target name: 'label' for folders / datasets, else a manifest column")
-    task: Task | None = Field(None, description="classification or regression (default: from kind)")
+    task: Task | None = Field(None, description="classification, regression or multilabel (any number of classes per sample, BCE; default: from kind)")
     options: dict[str, Any] = Field(default_factory=dict, description="extra options for the head factory")
     loss_weight: float = Field(1.0, gt=0, description="weight of this head's loss in the sum over heads")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="classification / multilabel: share of each target spread over the classes (training loss only)")
+    class_weights: Union[list[float], dict[Union[str, int], float], Literal["balanced"], None] = Field(
+        None, description="classification / multilabel: loss weight per class, a list in label order, a mapping class: weight, or balanced (from the training label counts)"
+    )
 
     @property
     def resolved_task(self) -> Task:
@@ -149,6 +189,16 @@ class DataConfig(_Strict):
     target_column: str | None = Field(None, description="manifest column with the target (default: the head's target)")
     dataset_options: dict[str, Any] = Field(default_factory=dict, description="options for Modality.dataset")
     limit: int | None = Field(None, gt=0, description="use only N training samples, drawn across the classes (stratified, seeded by split_seed; quick runs)")
+
+
+class MixupConfig(_Strict):
+    """Mixup / CutMix on collated batches (training only); off while both alphas are 0."""
+
+    alpha: float = Field(0.0, ge=0, description="Mixup Beta(alpha, alpha); 0 = no mixup (0.8 is a common value)")
+    cutmix_alpha: float = Field(0.0, ge=0, description="CutMix Beta(a, a) of the pasted box's area; 0 = no CutMix (1.0 is common)")
+    prob: float = Field(1.0, ge=0, le=1, description="chance a batch is mixed at all")
+    switch_prob: float = Field(0.5, ge=0, le=1, description="with both alphas > 0: chance a mixed batch uses CutMix rather than Mixup")
+    modalities: list[str] | None = Field(None, description="modalities whose batches are mixed (default: all; each must collate to [B, C, H, W] or [B, T, F])")
 
 
 class OptimizerConfig(_Strict):
@@ -182,6 +232,7 @@ class TrainConfig(_Strict):
     data: DataConfig
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    mixup: MixupConfig = Field(default_factory=MixupConfig)
     epochs: int = Field(10, gt=0, description="passes over the training data")
     max_steps: int | None = Field(None, gt=0, description="stop after this many optimiser steps")
     batch_size: int = Field(32, gt=0, description="global batch size (split across processes)")
