@@ -7,10 +7,11 @@ import torch
 from torch import nn
 
 import metaframe
-from metaframe import FrozenEncoder, MetaModel, TokenBatch
+from metaframe import FrozenEncoder, MetaModel
 from metaframe.encoder_bert import PostLNBlock
 from metaframe.encoder_none import NoEncoder
 from metaframe.merging import TokenMerging, TokenMergingError, encoder_flops, merged_forward, merged_token_counts
+from toy_tokenizers import LengthsTokenizer
 
 D = 32
 
@@ -19,19 +20,6 @@ D = 32
 def encoder() -> FrozenEncoder:
     torch.manual_seed(0)
     return FrozenEncoder(embed_dim=D, depth=3, num_heads=4)
-
-
-class VarLen(nn.Module):
-    """(values [B, L, 3], lengths [B]) → tokens with a padding mask."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.embed_dim = D
-        self.proj = nn.Linear(3, D)
-
-    def forward(self, batch: tuple[torch.Tensor, torch.Tensor]) -> TokenBatch:
-        values, lengths = batch
-        return TokenBatch(self.proj(values), torch.arange(values.shape[1])[None] < lengths[:, None])
 
 
 def batch_of(*samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,7 +33,7 @@ def make_model(encoder: FrozenEncoder) -> MetaModel:
         "cls": metaframe.build_head("classification", embed_dim=D, num_classes=3, pooling="cls+max+mean"),
         "tokens": metaframe.build_head("token", embed_dim=D, out_features=2, modality="a"),
     }
-    return MetaModel(encoder, {"a": VarLen(), "b": VarLen()}, heads)
+    return MetaModel(encoder, {"a": LengthsTokenizer(D), "b": LengthsTokenizer(D)}, heads)
 
 
 def test_r_zero_is_bitwise_the_plain_encoder(encoder: FrozenEncoder) -> None:
@@ -142,7 +130,7 @@ def test_refusals_name_the_block_type_and_the_option(encoder: FrozenEncoder) -> 
     bert = FrozenEncoder(D, 1, 4, blocks=[PostLNBlock(D, 4, 64, 1e-12)], backend="bert")
     with pytest.raises(TokenMergingError, match=r"encoder\.token_merging: block 0 is a PostLNBlock"):
         bert(torch.randn(1, 5, D), token_merging=TokenMerging(r=1))
-    model = MetaModel(NoEncoder(D), {"a": VarLen()})
+    model = MetaModel(NoEncoder(D), {"a": LengthsTokenizer(D)})
     model.token_merging = TokenMerging(r=1)
     with pytest.raises(TokenMergingError, match=r"encoder\.token_merging: the NoEncoder encoder"):
         model.encode({"a": batch_of(torch.randn(4, 3))})
@@ -153,7 +141,7 @@ def test_refusals_name_the_block_type_and_the_option(encoder: FrozenEncoder) -> 
         def block_hooks(self, batches, segments):  # type: ignore[no-untyped-def]
             return [lambda i, x: x]
 
-    hooked = Hooked(encoder, {"a": VarLen()})
+    hooked = Hooked(encoder, {"a": LengthsTokenizer(D)})
     hooked.token_merging = TokenMerging(r=1)
     with pytest.raises(TokenMergingError, match=r"encoder\.token_merging: cannot be combined with this run's 1"):
         hooked.encode({"a": batch_of(torch.randn(4, 3))})

@@ -7,23 +7,12 @@ import torch
 from torch import nn
 
 import metaframe
-from metaframe import FrozenEncoder, MetaModel, TokenBatch
+from metaframe import FrozenEncoder, MetaModel
 from metaframe.prompts import Prompts
 from metaframe_registry import ConfigError
+from toy_tokenizers import LengthsTokenizer
 
 D = 32
-
-
-class Seq(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.embed_dim = D
-        self.proj = nn.Linear(3, D)
-
-    def forward(self, batch: tuple[torch.Tensor, torch.Tensor]) -> TokenBatch:
-        values, lengths = batch
-        mask = torch.arange(values.shape[1])[None] < lengths[:, None]
-        return TokenBatch(self.proj(values), mask)
 
 
 class Recorder(FrozenEncoder):
@@ -53,7 +42,7 @@ def model_with(encoder: nn.Module, prompts: Prompts | None) -> MetaModel:
         "y": metaframe.build_head("classification", embed_dim=D, num_classes=3, pooling="mean"),
         "tok": metaframe.build_head("token", embed_dim=D, out_features=2, modality="seq"),
     }
-    return MetaModel(encoder, {"seq": Seq()}, heads, prompts=prompts).eval()
+    return MetaModel(encoder, {"seq": LengthsTokenizer(D)}, heads, prompts=prompts).eval()
 
 
 def batch(*lengths: int) -> tuple[torch.Tensor, torch.Tensor]:
