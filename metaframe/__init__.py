@@ -54,6 +54,10 @@ _LAZY: dict[str, str] = {
     "Index": "metaframe.index",
     "SearchIndexError": "metaframe.index",
     "SearchResult": "metaframe.index",
+    "AlignedModel": "metaframe.contrastive",
+    "embed": "metaframe.space",
+    "zero_shot": "metaframe.space",
+    "ZeroShotResult": "metaframe.space",
     "TokenMerging": "metaframe.merging",
     "LoRAAdapters": "metaframe.adapters",
     "merge_adapters": "metaframe.adapters",
@@ -92,6 +96,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.run import load_run
     from .engine.trainer import train
     from .index import Index, SearchIndexError, SearchResult
+    from .contrastive import AlignedModel
+    from .space import ZeroShotResult, embed, zero_shot
     from .merging import TokenMerging
     from .adapters import LoRAAdapters, merge_adapters
     from .prompts import Prompts

@@ -271,6 +271,11 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", *, modality: str | None =
 
     run_dir = Path(run_dir)
     model = load_run(run_dir, checkpoint=checkpoint, device="cpu")
+    from metaframe.contrastive import AlignedModel
+
+    if isinstance(model, AlignedModel):
+        raise ExportError(f"{run_dir}: an aligned run (align: in its config) is not exported yet; "
+                          "its embeddings come from `metaframe encode MODALITY FILES --run RUN_DIR`")
     if modality is None:
         if len(model.modalities) != 1:
             raise ExportError(f"{run_dir}: the run has modalities {', '.join(model.modalities)}; pass --modality")

@@ -91,6 +91,11 @@ class Index:
         if encoder is None or self.encoder is None:
             return
         mine, theirs = self.encoder.get("sha256"), encoder.get("sha256")
+        if mine == theirs and self.encoder.get("space") != encoder.get("space"):  # aligned runs: metaframe.space
+            raise SearchIndexError(
+                f"{what}: the vectors come from {_space_name(encoder)}, but this index was built with "
+                f"{_space_name(self.encoder)}; embed the queries with the run that built the index"
+            )
         if mine != theirs:
             raise SearchIndexError(
                 f"{what}: the vectors come from encoder {str(theirs)[:16]}… ({encoder.get('source') or encoder.get('preset')}), "
@@ -223,6 +228,13 @@ class Index:
         index = cls(int(vectors.shape[1]), metric, meta.get("encoder"))
         index.add(vectors, ids=meta["rows"], sources=meta["rows"])
         return index
+
+
+def _space_name(identity: dict[str, Any]) -> str:
+    """An aligned run's space (its run and a hash of its projections), or the bare encoder's output."""
+    if identity.get("space") is None:
+        return "the encoder's own output (no aligned run)"
+    return f"the aligned space of run {identity.get('run')} ({identity.get('checkpoint')}, {str(identity['space'])[:12]}…)"
 
 
 def _import_faiss() -> Any:

@@ -17,6 +17,8 @@ COMMANDS: tuple[str, ...] = (
     "metaframe.cli.train",
     "metaframe.cli.evaluate",
     "metaframe.cli.encode",
+    "metaframe.cli.search",
+    "metaframe.cli.zero_shot",
     "metaframe.cli.demo",
     "metaframe.cli.new_plugin",
     "metaframe.cli.validate",
@@ -65,7 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     requested = argv[0] if argv and argv[0] in {command_name(m) for m in COMMANDS} else None
     parser = build_parser(only=requested)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # a command whose files may follow its options (`zero-shot RUN --labels a,b FILES`) names the
+    # positional that collects them as _intermixed; anything else left over is an error as usual
+    target = getattr(args, "_intermixed", None)
+    if extra and target is not None and not any(e.startswith("-") for e in extra):
+        setattr(args, target, [*getattr(args, target), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

@@ -118,9 +118,27 @@ def build_model(
         except TypeError as exc:
             raise ConfigError(f"heads.{name}: {hcfg.kind} head options {hcfg.options} — {exc}") from None
     adapters, prompts = build_tuning(config, encoder)
-    model = MetaModel(encoder, tokenizers, heads, adapters=adapters, prompts=prompts)
+    if config.align is not None:
+        model: MetaModel = build_aligned(config, encoder, tokenizers, adapters, prompts)
+    else:
+        model = MetaModel(encoder, tokenizers, heads, adapters=adapters, prompts=prompts)
     model.token_merging = as_token_merging(config.encoder.token_merging)  # training and load_run alike
     return model
+
+
+def build_aligned(config: TrainConfig, encoder: torch.nn.Module, tokenizers: dict[str, torch.nn.Module], adapters: Any, prompts: Any) -> MetaModel:
+    """An align run's model: per modality an ``embedding`` head (the registered one) into the shared space."""
+    from metaframe.api import build_head
+    from metaframe.contrastive import AlignedModel
+
+    align = config.align
+    assert align is not None
+    dim = int(getattr(encoder, "embed_dim"))
+    projections = {m: build_head("embedding", embed_dim=dim, dim=align.dim, pooling=align.pooling) for m in tokenizers}
+    return AlignedModel(
+        encoder, tokenizers, projections, temperature=align.temperature, learn_temperature=align.learn_temperature,
+        max_logit_scale=align.max_logit_scale, anchor=align.anchor, adapters=adapters, prompts=prompts,
+    )
 
 
 def build_tuning(config: TrainConfig, encoder: torch.nn.Module) -> tuple[torch.nn.Module | None, torch.nn.Module | None]:

@@ -201,6 +201,19 @@ class MixupConfig(_Strict):
     modalities: list[str] | None = Field(None, description="modalities whose batches are mixed (default: all; each must collate to [B, C, H, W] or [B, T, F])")
 
 
+class AlignConfig(_Strict):
+    """Cross-modal alignment (CLIP / ImageBind): each modality projected into one shared space, symmetric InfoNCE."""
+
+    dim: int = Field(128, gt=0, description="width of the shared, L2-normalised embedding space")
+    anchor: str | None = Field(
+        None, description="bind every modality to this one only (ImageBind); null: every pair of modalities present in a batch (CLIP)"
+    )
+    temperature: float = Field(0.07, gt=0, description="initial softmax temperature (CLIP: 0.07); the logit scale is 1 / temperature")
+    learn_temperature: bool = Field(True, description="learn the temperature (as CLIP's log logit scale) or keep it fixed")
+    max_logit_scale: float = Field(100.0, gt=0, description="upper clamp of the learned logit scale 1 / temperature (CLIP: 100)")
+    pooling: Literal["cls", "mean", "max", "cls+max+mean"] = Field("cls", description="how each modality's tokens are pooled before its projection")
+
+
 class OptimizerConfig(_Strict):
     """AdamW; weight decay on matrices only."""
 
@@ -233,6 +246,9 @@ class TrainConfig(_Strict):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     mixup: MixupConfig = Field(default_factory=MixupConfig)
+    align: AlignConfig | None = Field(
+        None, description="train an aligned embedding space instead of heads, e.g. {dim: 128, anchor: image}; needs two or more modalities (metaframe.contrastive)"
+    )
     epochs: int = Field(10, gt=0, description="passes over the training data")
     max_steps: int | None = Field(None, gt=0, description="stop after this many optimiser steps")
     batch_size: int = Field(32, gt=0, description="global batch size (split across processes)")
@@ -249,8 +265,8 @@ class TrainConfig(_Strict):
     )
     log_every: int = Field(10, gt=0, description="write a training-loss line to metrics.jsonl every N steps")
     checkpoint_every: int | None = Field(None, gt=0, description="also checkpoint every N steps (default: each epoch)")
-    monitor: Literal["val_loss", "val_accuracy"] | None = Field(
-        None, description="what picks the best checkpoint (default: val_accuracy if classifying, else val_loss)"
+    monitor: Literal["val_loss", "val_accuracy", "val_mean_recall@1"] | None = Field(
+        None, description="what picks the best checkpoint (default: val_mean_recall@1 for align runs, val_accuracy if classifying, else val_loss)"
     )
     output_dir: str = Field("runs/run", description="run directory: config, checkpoints, metrics.jsonl")
 
@@ -283,12 +299,38 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _checks(self) -> "TrainConfig":
+        if self.align is not None:
+            self._check_align(self.align)
+        elif self.monitor == "val_mean_recall@1":
+            raise ValueError("monitor: 'val_mean_recall@1' — retrieval recall is measured by align runs only (align: {...})")
         if len(self.modalities) > 1:
             missing = [m for m, c in self.modalities.items() if c.column is None]
             if missing and self.data.format not in ("dataset",):
                 for m in missing:
                     self.modalities[m].column = m
         return self
+
+    def _check_align(self, align: AlignConfig) -> None:
+        """An align run learns one projection per modality and no heads: refuse what cannot mean anything."""
+        names = list(self.modalities)
+        if len(names) < 2:
+            raise ValueError(
+                f"align: needs two or more modalities to align, found only {names[0]!r}; "
+                "list one per manifest column, e.g. modalities: {image: {}, text: {}}"
+            )
+        if align.anchor is not None and align.anchor not in self.modalities:
+            raise ValueError(f"align.anchor: {align.anchor!r} — not a modality of this config ({', '.join(names)})")
+        if "heads" in self.model_fields_set and self.heads:
+            raise ValueError("heads: an align run learns one projection per modality (align.dim) instead of heads; remove heads")
+        self.heads = {}
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size: {self.batch_size} — align needs >= 2: InfoNCE's negatives are the other pairs of the batch")
+        if self.mixup.alpha or self.mixup.cutmix_alpha:
+            raise ValueError("mixup: mixes class targets; an align run has none, switch mixup off")
+        if self.monitor == "val_accuracy":
+            raise ValueError("monitor: 'val_accuracy' — an align run has no accuracy; use val_mean_recall@1 or val_loss")
+        if self.data.format == "folders":
+            raise ValueError("data.format: 'folders' — an align run reads pairs from a manifest (one column per modality)")
 
     @property
     def modality_names(self) -> list[str]:
@@ -298,6 +340,8 @@ class TrainConfig(_Strict):
     def monitor_metric(self) -> str:
         if self.monitor is not None:
             return self.monitor
+        if self.align is not None:
+            return "val_mean_recall@1"
         tasks = {h.resolved_task for h in self.heads.values()}
         return "val_accuracy" if tasks == {"classification"} else "val_loss"
 
@@ -310,7 +354,9 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if err["type"] == "extra_forbidden":
+        if not err["loc"] and err["type"] == "value_error":  # a whole-config check: its message names the field
+            lines.append(f"{source}: {msg}")
+        elif err["type"] == "extra_forbidden":
             lines.append(f"{source}: {loc}: unknown field")
         elif err["type"] == "missing":
             lines.append(f"{source}: {loc}: required field is missing")
@@ -429,6 +475,9 @@ def field_lines(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[
         if get_origin(kind) is Literal:
             text += ("; " if text else "") + "one of " + " | ".join(str(v) for v in get_args(kind))
         lines.append(f"  {prefix}{name}: {text} ({default})".replace(":  (", ": ("))
+        optional = [a for a in get_args(kind) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if len(optional) == 1 and type(None) in get_args(kind):  # an optional section (align, adapters…): its fields too
+            lines += field_lines(optional[0], f"{prefix}{name}.")
         if get_origin(kind) is dict and isinstance(get_args(kind)[1], type) and issubclass(get_args(kind)[1], BaseModel):
             lines += field_lines(get_args(kind)[1], f"{prefix}{name}.NAME.")
     return lines

@@ -102,7 +102,9 @@ def examples_from_manifest(path: Path, config: TrainConfig) -> list[Example]:
     columns = {m: (c.column or config.data.path_column) for m, c in config.modalities.items()}
     targets = target_columns(config)
     needed = list(columns.values()) + list(targets.values())
-    missing = [c for c in needed if c not in rows[0]]
+    align = config.align is not None  # pairs: a cell may be empty, a JSONL record may leave a key out
+    seen = set().union(*(r.keys() for r in rows)) if align else set(rows[0])
+    missing = [c for c in needed if c not in seen]
     if missing:
         raise ConfigError(
             f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(rows[0])} "
@@ -110,7 +112,12 @@ def examples_from_manifest(path: Path, config: TrainConfig) -> list[Example]:
         )
     out = []
     for i, row in enumerate(rows):
-        inputs = {m: _source_value(row[c], path.parent) for m, c in columns.items()}
+        if align:
+            from .align import is_missing
+
+            inputs = {m: _source_value(row.get(c), path.parent) for m, c in columns.items() if not is_missing(row.get(c))}
+        else:
+            inputs = {m: _source_value(row[c], path.parent) for m, c in columns.items()}
         tgt = {t: _target_value(row[c]) for t, c in targets.items()}
         out.append(Example(inputs, tgt, f"{path}:{i + 2 if path.suffix.lower() == '.csv' else i + 1}"))
     return out
@@ -193,8 +200,12 @@ def examples_from_pairs(pairs: Sequence[Any], config: TrainConfig, what: str) ->
     names = config.modality_names
     heads = list(config.heads.values())
     out = []
-    for i, (source, target) in enumerate(pairs):
-        if len(names) == 1:
+    for i, item in enumerate(pairs):
+        # an align run takes each pair / tuple as a dict by modality (targets are not needed)
+        source, target = (item, None) if config.align is not None and isinstance(item, dict) else item
+        if config.align is not None and isinstance(source, dict) and set(source) <= set(names):
+            inputs = source  # a pair or tuple: whichever modalities it has
+        elif len(names) == 1:
             inputs = {names[0]: source}  # a dict source (e.g. a table row) is one modality's input
         elif isinstance(source, dict) and set(source) == set(names):
             inputs = source
@@ -247,6 +258,10 @@ def build_splits(
         train, val = split(train, data.val_fraction, data.split_seed)
     if data.limit is not None:
         train = limit_examples(train, data.limit, config, data.split_seed)
+    if config.align is not None:
+        from .align import paired_examples
+
+        train, val = paired_examples(train, config, "data.train"), paired_examples(val, config, "data.val", required=False)
     return train, val
 
 

@@ -185,6 +185,10 @@ def encode(
     if pooling is None:
         pooling = run_pooling(model.run_info.config) if run is not None else "cls"  # type: ignore[attr-defined]
     pool = Pool(pooling, modality)
+    # issue 13: an aligned run embeds into its shared space (its projection) and names that space
+    from metaframe.space import aligned_embedder
+
+    aligned = aligned_embedder(model, modality) if run is not None else None
     apply_threads(num_workers, model.run_info.config.threads if run is not None else "auto")  # type: ignore[attr-defined]
     files = expand_sources(sources, mod)
     if not files:
@@ -208,6 +212,8 @@ def encode(
         print(f"skipped {describe_source(files[i])}: {problem}", file=sys.stderr)
 
     def embed(batch: Any) -> torch.Tensor:
+        if aligned is not None:
+            return aligned[0](move_to(batch, dev, non_blocking=True)).float().cpu()
         return pool(model.encode({modality: move_to(batch, dev, non_blocking=True)})).float().cpu()
 
     def keep(indices: list[int], vec: torch.Tensor) -> None:
@@ -261,7 +267,7 @@ def encode(
             "shape": list(embeddings.shape),
             "pooling": pooling,
             "tokenizer": origin,
-            "encoder": getattr(model.encoder, "identity").to_dict(),
+            "encoder": aligned[1] if aligned is not None else getattr(model.encoder, "identity").to_dict(),
         }
         atomic_write_text(index, json.dumps(payload, indent=2) + "\n")
         result.out, result.index = out_path, index

@@ -88,7 +88,17 @@ def run_epoch(s: Session, loader: torch.utils.data.DataLoader, epoch: int, start
         if mixup_enabled(cfg):
             inputs, targets = mix_batch(cfg, inputs, targets, s.label_maps, s.global_step)
         try:
-            loss_sum = _loss_sum(s, inputs, targets, options)
+            if cfg.align is not None:  # contrastive: the global batch's mean loss (metaframe.engine.align)
+                from .align import step_loss
+
+                loss = step_loss(s, inputs, targets)
+                if loss is None:  # no negatives in this batch: skipped (a warning says so)
+                    s.state["epoch"], s.state["batch"] = epoch, start_batch + offset + 1
+                    bar.update(1)
+                    continue
+                loss_sum = loss * (sizes[offset] / s.info.world)  # optimiser_step scales it back to the mean
+            else:
+                loss_sum = _loss_sum(s, inputs, targets, options)
         except Exception as exc:  # noqa: BLE001 - a refusal names its sample; anything else is re-raised
             named = locate(offset, exc) if is_unfit(exc) else None
             if named is None:

@@ -68,6 +68,8 @@ def evaluate(
             from metaframe_registry import ConfigError
 
             raise ConfigError(f"{run_dir}: the run has no validation split; pass --data")
+    if cfg.align is not None:  # an aligned run: retrieval per modality pair (metaframe.engine.align)
+        return _evaluate_aligned(model, examples, what, run_dir, out, batch_size or cfg.batch_size, num_workers, quiet)
     modalities = {m: get_modality(m) for m in cfg.modality_names}
     targets = [h.target for h in cfg.heads.values()]
     readers = {m: c.reader for m, c in cfg.modalities.items()}
@@ -115,6 +117,24 @@ def evaluate(
     return report
 
 
+def _evaluate_aligned(
+    model: Any, examples: list[Any], what: str, run_dir: str | Path, out: str | Path | None, batch_size: int,
+    num_workers: int, quiet: bool,
+) -> dict[str, Any]:
+    from .align import evaluate_align, paired_examples
+
+    info = model.run_info
+    examples = paired_examples(examples, info.config, "--data")
+    report: dict[str, Any] = {
+        "run": str(run_dir), "checkpoint": str(info.checkpoint), "data": what, "count": len(examples),
+        "retrieval": evaluate_align(model, examples, batch_size, num_workers, quiet),
+    }
+    out_dir = Path(out) if out is not None else Path(run_dir) / "eval"
+    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2, default=str) + "\n")
+    report["report_path"] = str(out_dir / "report.json")
+    return report
+
+
 def _chance(confusion: np.ndarray) -> float:
     """Accuracy of always predicting the most frequent true class."""
     total = confusion.sum()
@@ -122,6 +142,10 @@ def _chance(confusion: np.ndarray) -> float:
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
+    if "retrieval" in report:
+        from .align import summary_lines as align_lines
+
+        return align_lines(report)
     lines = [f"{report['run']} on {report['data']} ({report['count']} samples)"]
     for name, res in report["heads"].items():
         if res["task"] == "classification":

@@ -105,6 +105,7 @@ def fit_tokenizers(
             tok.load_fitted_state(saved[name])
             fitted[name] = saved[name]
             continue
-        dataset = _ModalityInputs(examples, name, modalities[name], reader_options.get(name, {}))
+        having = [e for e in examples if name in e.inputs]  # an align row may lack a modality
+        dataset = _ModalityInputs(having, name, modalities[name], reader_options.get(name, {}))
         fitted[name] = fit_tokenizer(tok, FitSamples(dataset, num_workers), info)
     return fitted

@@ -31,7 +31,8 @@ def plot_curves(records: Sequence[dict[str, Any]], path: Path) -> None:
     ax_loss.set_ylabel("loss")
     ax_loss.legend()
     metric_keys = [k for k in (val[0] if val else {}) if k.startswith("val_") and k != "val_loss"]
-    metric_keys = [k for k in metric_keys if isinstance(val[0][k], (int, float))]
+    # an align run's median ranks count rows, not fractions: they would flatten the recall curves
+    metric_keys = [k for k in metric_keys if isinstance(val[0][k], (int, float)) and not k.endswith("_median_rank")]
     for key in metric_keys:
         ax_metric.plot([r["step"] for r in val], [r[key] for r in val], "o-", label=key)
     ax_metric.set_xlabel("step")

@@ -119,6 +119,14 @@ def _build_model(s: Session, encoder: torch.nn.Module | None, facts: ckpt_io.Run
 
 
 def _build_data(s: Session) -> None:
+    if s.cfg.align is not None:  # pairs: each row's modalities, no targets (metaframe.engine.align)
+        from .align import PairedCollator, PairedDataset
+
+        readers = _reader_options(s.cfg)
+        s.train_set = PairedDataset(s.train_examples, s.modalities, readers)  # type: ignore[assignment]
+        s.val_set = PairedDataset(s.val_examples, s.modalities, readers)  # type: ignore[assignment]
+        s.collate = PairedCollator(s.modalities)  # type: ignore[assignment]
+        return
     targets = [h.target for h in s.cfg.heads.values()]
     readers = _reader_options(s.cfg)
     s.train_set = ExampleDataset(s.train_examples, s.modalities, readers, s.label_maps, targets)
@@ -138,7 +146,7 @@ def _probe_readers(s: Session) -> None:
         return
     for name, modality in s.modalities.items():
         options = s.cfg.modalities[name].reader
-        if not options:
+        if not options or name not in example.inputs:  # an align row may lack a modality
             continue
         try:
             modality.read(example.inputs[name], **options)
@@ -202,5 +210,7 @@ def _wrap(s: Session) -> torch.nn.Module:
     # [CLS] / modality-embedding gradients come from an expand(): harmless stride mismatch
     warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     return torch.nn.parallel.DistributedDataParallel(
-        s.model, device_ids=[s.device.index] if s.device.type == "cuda" else None
+        s.model, device_ids=[s.device.index] if s.device.type == "cuda" else None,
+        # an align batch may lack a modality on one process: its tokenizer then has no gradient there
+        find_unused_parameters=s.cfg.align is not None,
     )

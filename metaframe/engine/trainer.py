@@ -33,6 +33,9 @@ from .setup import open_session
 from .validation import validate
 
 
+HIGHER_IS_BETTER = ("val_accuracy", "val_mean_recall@1")
+"""Monitored metrics where more is better (ties go to the lower validation loss)."""
+
 PARAMETERS_FILE = "parameters.json"
 """Trainable parameters per part (``MetaModel.parameter_counts``), written when the run starts."""
 
@@ -174,7 +177,7 @@ def _improved(s: Session, record: dict[str, Any]) -> bool:
     value = record.get(s.cfg.monitor_metric)
     if value is None:
         return s.state["best_step"] is None or not s.val_examples  # no validation: the latest is the best we know
-    key = [-value, record["val_loss"]] if s.cfg.monitor_metric == "val_accuracy" else [value]
+    key = [-value, record["val_loss"]] if s.cfg.monitor_metric in HIGHER_IS_BETTER else [value]
     best = s.state["best_metric"]
     if best is not None and not key < best:
         return False

@@ -34,6 +34,10 @@ def validate(s: Session) -> dict[str, Any]:
     """``val_loss`` and per-head ``val_*`` metrics (empty without validation data)."""
     if not s.val_examples:
         return {}
+    if s.cfg.align is not None:  # retrieval in the shared space (metaframe.engine.align)
+        from .align import validate_align
+
+        return validate_align(s)
     cfg = s.cfg
     s.model.eval()
     accs = {name: HeadMetrics(h.resolved_task, len(s.label_maps.get(h.target, []))) for name, h in cfg.heads.items()}
