@@ -14,10 +14,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help=HELP,
         description=HELP + ". Classification heads get accuracy, macro-F1 and a confusion matrix (JSON and PNG); "
         "regression and forecasting heads get MAE and MSE. Data is read like training data (class folders, "
-        "CSV / JSONL manifest, or a plugin dataset file).",
+        "CSV / JSONL / Parquet manifest, WebDataset shards, or a plugin dataset file).",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `metaframe train`")
-    p.add_argument("--data", default=None, help="labelled data (default: the run's validation split)")
+    p.add_argument("--data", default=None, help="labelled data, read as data.train is; quote a shard pattern such as "
+                   "'shards/test-{000000..000009}.tar' (default: the run's validation split)")
     p.add_argument("--out", default=None, help="report folder (default: RUN_DIR/eval)")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best", help="which checkpoint (default: best)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the run's batch size")

@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "metaframe.cli.train",
     "metaframe.cli.evaluate",
     "metaframe.cli.encode",
+    "metaframe.cli.shard",
     "metaframe.cli.demo",
     "metaframe.cli.new_plugin",
     "metaframe.cli.validate",
