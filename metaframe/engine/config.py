@@ -174,21 +174,27 @@ class HeadConfig(_Strict):
 class DataConfig(_Strict):
     """Where samples and targets come from.
 
-    ``train`` is a folder with one sub-folder per class, a ``.csv`` / ``.jsonl`` manifest, or
-    a file the modality's plugin reads as a dataset (``format: dataset``).
+    ``train`` is a folder with one sub-folder per class, a ``.csv`` / ``.jsonl`` / ``.parquet``
+    manifest, WebDataset ``.tar`` shards (``data/shard-{000000..000009}.tar``), or a file the
+    modality's plugin reads as a dataset (``format: dataset``).
     """
 
     train: str | None = Field(None, description="training source (or pass samples to metaframe.train(train_data=...))")
     val: str | None = Field(None, description="separate validation source (else split off val_fraction)")
     val_fraction: float = Field(0.2, ge=0, lt=1, description="share of train held out for validation when val is not given")
     split_seed: int = Field(0, description="seed of the train / validation split")
-    format: Literal["auto", "folders", "manifest", "dataset"] = Field(
-        "auto", description="how train / val are read; auto: a folder, a .csv / .jsonl manifest, else the plugin's dataset"
+    format: Literal["auto", "folders", "manifest", "dataset", "webdataset"] = Field(
+        "auto", description="how train / val are read; auto: a folder, a .csv / .jsonl / .parquet manifest, .tar WebDataset shards (a brace pattern or glob), else the plugin's dataset"
     )
     path_column: str = Field("path", description="manifest column with the sample's path or value (one modality)")
     target_column: str | None = Field(None, description="manifest column with the target (default: the head's target)")
     dataset_options: dict[str, Any] = Field(default_factory=dict, description="options for Modality.dataset")
     limit: int | None = Field(None, gt=0, description="use only N training samples, drawn across the classes (stratified, seeded by split_seed; quick runs)")
+    members: dict[str, str] = Field(
+        default_factory=dict, description="WebDataset shards: member extension per modality or target, e.g. {image: png, label: cls} (default: by extension; .cls then .json for targets)"
+    )
+    skip_errors: bool = Field(False, description="WebDataset shards: report a corrupt shard or undecodable member (shard and key) and go on instead of stopping")
+    bucket_by_length: bool = Field(False, description="batch training samples of similar length together (a file's size, a text's length), so variable-length modalities pad less; seeded, every sample once per epoch (metaframe.engine.bucketing)")
 
 
 class MixupConfig(_Strict):
