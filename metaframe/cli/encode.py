@@ -63,7 +63,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--reader-option", dest="reader_options", action="append", default=[], metavar="KEY=VALUE",
                    help="reader option, value parsed as YAML, e.g. --reader-option size=64 (repeatable)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps (default: auto)")
-    p.add_argument("--token-merging", type=token_merging_arg, default=None, metavar="R|RATIO", help=TOKEN_MERGING_HELP)
+    p.add_argument("--token-merging", type=token_merging_arg, default=None, metavar="R|RATIO[:decreasing]", help=TOKEN_MERGING_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator, model_validator
 
 from metaframe_registry import ConfigError
 
@@ -30,15 +30,23 @@ class ModalityConfig(_Strict):
 
 
 class TokenMergingConfig(_Strict):
-    """Token merging in the frozen encoder (``metaframe.merging``): ``r`` tokens per block or a total ``ratio``."""
+    """Token merging in the frozen encoder (``metaframe.merging``): ``r`` tokens per block, a total ``ratio``, or a list."""
 
-    r: int | None = Field(None, ge=0, description="tokens merged by every block (ToMe's r); 0 = off")
+    r: NonNegativeInt | list[NonNegativeInt] | None = Field(
+        None, description="tokens merged by every block (ToMe's r; 0 = off), or a list with one count per block"
+    )
     ratio: float | None = Field(None, ge=0.0, lt=1.0, description="fraction of the input tokens merged away over all blocks")
+    schedule: Literal["constant", "decreasing"] = Field(
+        "constant", description="how r x depth or the ratio's total is spread over the blocks: evenly, or decreasing "
+        "linearly from about twice the mean in the first block (more merged early: past 2x fewer FLOPs)"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> "TokenMergingConfig":
         if (self.r is None) == (self.ratio is None):
             raise ValueError("give exactly one of r or ratio, e.g. {r: 8} or {ratio: 0.5}")
+        if isinstance(self.r, list) and self.schedule != "constant":
+            raise ValueError("r as a list gives every block's count: leave schedule out")
         return self
 
 
@@ -83,7 +91,8 @@ class EncoderConfig(_Strict):
     num_heads: int | None = Field(None, gt=0, description="attention heads (with a custom shape, or for a checkpoint)")
     activation_checkpointing: bool = Field(False, description="recompute encoder activations in backward (less memory)")
     token_merging: TokenMergingConfig | None = Field(
-        None, description="merge tokens inside the frozen blocks (ToMe): {r: 8} per block or {ratio: 0.5} in total"
+        None, description="merge tokens inside the frozen blocks (ToMe): {r: 8} per block, {ratio: 0.5} in total, "
+        "{ratio: 0.9, schedule: decreasing} (more merged in early blocks) or {r: [..one per block..]}"
     )
     adapters: AdapterConfig | None = Field(None, description="LoRA adapters on the frozen blocks' linears, e.g. {kind: lora, rank: 8, alpha: 16, targets: [qkv, proj]}")
     prompts: PromptConfig | None = Field(None, description="learned prompt tokens (VPT), e.g. {num_tokens: 8, deep: false}")
