@@ -213,7 +213,7 @@ class MixupConfig(_Strict):
     cutmix_alpha: float = Field(0.0, ge=0, description="CutMix Beta(a, a) of the pasted box's area; 0 = no CutMix (1.0 is common)")
     prob: float = Field(1.0, ge=0, le=1, description="chance a batch is mixed at all")
     switch_prob: float = Field(0.5, ge=0, le=1, description="with both alphas > 0: chance a mixed batch uses CutMix rather than Mixup")
-    modalities: list[str] | None = Field(None, description="modalities whose batches are mixed (default: all; each must collate to [B, C, H, W] or [B, T, F])")
+    modalities: list[str] | None = Field(None, description="modalities whose batches are mixed (default: all; each must collate to [B, C, H, W], [B, T, F] or a type registered in metaframe.mixable, e.g. audio waveforms)")
 
 
 class OptimizerConfig(_Strict):
