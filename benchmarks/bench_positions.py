@@ -130,7 +130,8 @@ def bench_series(encoder: metaframe.FrozenEncoder, args: argparse.Namespace) -> 
 
     test_x, test_y = windows(starts_test)
     d = encoder.embed_dim
-    print(f"\ntime series: ETT-shaped, {args.rows} hourly rows x 7, input {L}, horizon {H}, patch 16/8 + RevIN; "
+    tokens = "patch 16/8 + RevIN" if args.series_mode == "patch" else "one token per step (mode step) + RevIN"
+    print(f"\ntime series: ETT-shaped, {args.rows} hourly rows x 7, input {L}, horizon {H}, {tokens}; "
           f"{args.ts_steps} steps of batch {args.batch}, lr {args.lr}; {len(starts_test)} test windows, seed 0")
     print("| head | trainable head params | test MSE | test MAE | train step |")
     print("|---|---|---|---|---|")
@@ -139,9 +140,14 @@ def bench_series(encoder: metaframe.FrozenEncoder, args: argparse.Namespace) -> 
         f"informer_decoder (label 48, d_model {args.d_model}, 1 layer)": (
             "informer_decoder", {"label_len": 48, "d_model": args.d_model, "num_heads": 4, "num_layers": 1}),
     }
+    if args.series_mode == "step":  # the linear head's channel pooling needs the patch tokens' channels
+        heads = {n: h for n, h in heads.items() if h[0] == "informer_decoder"}
     for name, (kind, options) in heads.items():
         torch.manual_seed(0)
-        tok = ts.build_tokenizer(embed_dim=d, mode="patch", in_channels=7, patch_len=16, stride=8)
+        if args.series_mode == "patch":
+            tok = ts.build_tokenizer(embed_dim=d, mode="patch", in_channels=7, patch_len=16, stride=8)
+        else:
+            tok = ts.build_tokenizer(embed_dim=d, mode="step", in_channels=7, normalize="revin")
         head = metaframe.build_head(kind, embed_dim=d, horizon=H, channels=7, **options)
         model = metaframe.MetaModel(encoder, {"time_series": tok}, {"y": head})
         opt = torch.optim.AdamW(model.trainable_parameters(), lr=args.lr)
@@ -185,6 +191,8 @@ def main() -> None:
     p.add_argument("--horizon", type=int, default=24)
     p.add_argument("--d-model", type=int, default=64)
     p.add_argument("--ts-steps", type=int, default=80)
+    p.add_argument("--series-mode", choices=("patch", "step"), default="patch",
+                   help="time_series tokenizer: patches (both heads) or the official one token per step (Informer head)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print_machine()

@@ -4,7 +4,8 @@ Reading and collating stay in Python (they open files, decode, resample, tokeniz
 exported graph starts at the collated batch. A batch that is a dataclass (``TextBatch``,
 ``SeriesBatch``, …) or a dict is flattened into named tensor inputs (``input_ids``, ``mask``) and
 rebuilt inside the graph; its non-tensor fields (a vocabulary size, a context length) are frozen
-at the values of the example batch.
+at the values of the example batch. A tokenizer whose collated batch holds raw values (tabular)
+has a ``tensor_batch(batch)`` method, its Python step: the graph starts at what that returns.
 
 ``torch.export.export`` makes the program; the ONNX file is converted from that same program by
 ``torch.onnx.export(..., dynamo=True)`` (the legacy TorchScript exporter is not used: the dynamo
@@ -107,6 +108,23 @@ class ExportModule(nn.Module):
         return tuple(out[name] for name in self.head_names)
 
 
+def _tensor_batch(model: nn.Module, modality: str) -> Any:
+    """The tokenizer's Python step before its tensor part (``tensor_batch``), or None."""
+    prepare = getattr(model.tokenizers[modality], "tensor_batch", None)  # type: ignore[index]
+    return prepare if callable(prepare) else None
+
+
+def graph_batch(model: nn.Module, modality: str, batch: Any) -> Any:
+    """What the graph's inputs come from: ``tokenizer.tensor_batch(batch)`` where the tokenizer has that Python step."""
+    prepare = _tensor_batch(model, modality)
+    return prepare(batch) if prepare is not None else batch
+
+
+def graph_inputs(model: nn.Module, modality: str, batch: Any) -> list[torch.Tensor]:
+    """The exported graph's input tensors for a collated ``batch``, in the order of the sidecar's ``inputs``."""
+    return flatten(graph_batch(model, modality, batch), modality).tensors
+
+
 def dynamic_shapes(flat: FlatBatch) -> tuple[dict[int, Any], ...]:
     """Batch (dim 0) dynamic and shared by every input; every other size left to the exporter (``Dim.AUTO``)."""
     from torch.export import Dim
@@ -147,7 +165,7 @@ def export_program(model: nn.Module, modality: str, batch: Any, heads: Sequence[
     names = list(heads) if heads is not None else list(model.heads.keys())  # type: ignore[union-attr]
     if not names:
         raise ExportError(f"modality {modality!r}: the model has no heads to export")
-    flat = flatten(batch, modality)
+    flat = flatten(graph_batch(model, modality, batch), modality)
     if flat.tensors[0].dim() and flat.tensors[0].shape[0] < 2:
         raise ExportError(f"{modality}: export needs an example batch of at least 2 samples (a batch of 1 "
                           "would fix the batch size), got 1")
@@ -175,7 +193,7 @@ def dynamic_axes(program: torch.export.ExportedProgram, flat: FlatBatch) -> dict
         val = placeholders[node_name].meta.get("val")
         axes: dict[str, list[int | None]] = {}
         for axis, size in enumerate(getattr(val, "shape", ())):
-            if isinstance(size, int):
+            if isinstance(size, int) or size.node.expr.is_number:  # a SymInt the exporter specialised is a number
                 continue
             bounds = ranges.get(size.node.expr)
             lower = _finite(bounds.lower) if bounds is not None else None
@@ -240,6 +258,7 @@ def export_model(model: nn.Module, modality: str, batch: Any, out: str | Path, f
         "dynamic_axes": dynamic_axes(program, flat),
         "constants": {k: v for k, v in flat.constants.items() if isinstance(v, (int, float, str, bool, type(None)))},
         "outputs": names,
+        "python_steps": ["read", "collate"] + (["tokenizer.tensor_batch"] if _tensor_batch(model, modality) else []),
         "encoder": identity,
         **dict(info or {}),
     }

@@ -74,7 +74,7 @@ them from the hook). Writer: point_cloud (``add_pos_each_block=True``). Reader: 
 
 SERIES_VALUES: Final = "series_values"
 """``[B, T, C]`` float: the series the tokens were cut from, in the data's units, before any
-normalisation (padding steps hold zeros; see LENGTHS). Writer: time_series ``mode="patch"``.
+normalisation (padding steps hold zeros; see LENGTHS). Writers: time_series ``mode="patch"`` and ``"step"``.
 Reader: time_series ``informer_decoder`` head (its decoder input is the history's end)."""
 
 SHAPES: Final[dict[str, tuple[str | int, ...]]] = {

@@ -218,8 +218,16 @@ class Index:
 
     @classmethod
     def from_encoded(cls, path: str | Path, metric: Metric = "cosine") -> "Index":
-        """An index over what ``metaframe encode --out PATH`` wrote (``.npy`` / ``.pt`` / ``.safetensors`` + ``PATH.json``)."""
+        """An index over what ``metaframe encode --out PATH`` wrote (``.npy`` / ``.pt`` / ``.safetensors`` + ``PATH.json``,
+        or a folder of shards with its ``index.parquet``)."""
         path = Path(path)
+        if path.is_dir():
+            from .engine.encode_shards import read_encoded
+
+            encoded = read_encoded(path)
+            index = cls(int(encoded.embeddings.shape[1]), metric, encoded.summary.get("encoder"))
+            index.add(encoded.embeddings, ids=encoded.sources, sources=encoded.sources)
+            return index
         side = _sidecar(path)
         if not side.is_file():
             raise SearchIndexError(f"{side}: no such file; `metaframe encode --out {path}` writes it beside the embeddings")

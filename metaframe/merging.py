@@ -36,22 +36,39 @@ class TokenMergingError(ValueError):
     """Token merging asked for where it cannot work (a block type, a per-block hook)."""
 
 
+SCHEDULES = ("constant", "decreasing")
+
+
 @dataclass(frozen=True)
 class TokenMerging:
-    """How many tokens each block merges: ``r`` per block, or a total ``ratio`` of the input.
+    """How many tokens each block merges: ``r`` per block, a total ``ratio`` of the input, or a list.
 
     ``ratio`` (in [0, 1)) is the fraction of the input tokens merged away over the whole
-    encoder, spread evenly over the blocks (the first ones take the remainder); each block
-    merges at most half its tokens, so a high ratio on few blocks falls short. ``r = 0`` (and
+    encoder. ``schedule`` spreads the total (``r`` × depth, or the ratio's) over the blocks:
+    ``constant`` evenly (the first blocks take the remainder), ``decreasing`` in proportion to
+    depth, depth − 1, …, 1 (the first block about twice the mean, the last about none: merging
+    early is what shortens the later blocks, the only way past ~2× fewer FLOPs, since the first
+    block always sees every token). ``r`` as a tuple gives each block's count itself. Each block
+    merges at most half its tokens, so a high total on few blocks falls short. ``r = 0`` (and
     ``ratio = 0``) is the plain encoder, bitwise.
     """
 
-    r: int = 0
+    r: int | tuple[int, ...] = 0
     ratio: float | None = None
+    schedule: str = "constant"
 
     def __post_init__(self) -> None:
-        if isinstance(self.r, bool) or not isinstance(self.r, int) or self.r < 0:
-            raise ValueError(f"{OPTION}.r: expected an integer >= 0, got {self.r!r}")
+        if isinstance(self.r, (list, tuple)):
+            bad = [v for v in self.r if isinstance(v, bool) or not isinstance(v, int) or v < 0]
+            if bad or not self.r:
+                raise ValueError(f"{OPTION}.r: expected one integer >= 0 per block, got {list(self.r)!r}")
+            object.__setattr__(self, "r", tuple(self.r))
+            if self.schedule != "constant":
+                raise ValueError(f"{OPTION}: r lists every block's count; leave schedule out (got {self.schedule!r})")
+        elif isinstance(self.r, bool) or not isinstance(self.r, int) or self.r < 0:
+            raise ValueError(f"{OPTION}.r: expected an integer >= 0 or a list of them, got {self.r!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"{OPTION}.schedule: expected one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.ratio is not None:
             if not 0.0 <= float(self.ratio) < 1.0:
                 raise ValueError(f"{OPTION}.ratio: expected a fraction in [0, 1), got {self.ratio!r}")
@@ -60,22 +77,44 @@ class TokenMerging:
 
     @property
     def active(self) -> bool:
-        return bool(self.r) or bool(self.ratio)
+        return any(self.r) if isinstance(self.r, tuple) else bool(self.r) or bool(self.ratio)
 
-    def schedule(self, num_tokens: int, depth: int) -> list[int]:
+    def per_block(self, num_tokens: int, depth: int) -> list[int]:
         """Tokens merged by each of ``depth`` blocks on a sequence of ``num_tokens`` (with [CLS])."""
+        if isinstance(self.r, tuple):
+            if len(self.r) != depth:
+                raise TokenMergingError(f"{OPTION}.r: {len(self.r)} per-block counts for an encoder of {depth} "
+                                        "blocks; give one per block")
+            return list(self.r)
         if self.ratio is None:
-            return [self.r] * depth
-        total = math.floor(float(self.ratio) * max(num_tokens - 1, 0))
-        per_block, extra = divmod(total, max(depth, 1))
-        return [per_block + (i < extra) for i in range(depth)]  # the remainder in the first blocks
+            total = self.r * depth
+        else:
+            total = math.floor(float(self.ratio) * max(num_tokens - 1, 0))
+        weights = [1] * depth if self.schedule == "constant" else [depth - i for i in range(depth)]
+        return _spread(total, weights)
 
     def describe(self) -> str:
-        return f"ratio={self.ratio}" if self.ratio is not None else f"r={self.r}"
+        r = list(self.r) if isinstance(self.r, tuple) else self.r
+        what = f"ratio={self.ratio}" if self.ratio is not None else f"r={r}"
+        return what if self.schedule == "constant" else f"{what}, schedule={self.schedule}"
+
+
+def _spread(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` split in proportion to ``weights``, whole numbers summing to ``total``: each block its floor, then one
+    more to the blocks with the largest remainders (the earliest first)."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [0] * len(weights)
+    base = [total * w // whole for w in weights]
+    rest = [total * w - b * whole for w, b in zip(weights, base)]  # remainders, scaled by ``whole``: exact integers
+    for i in sorted(range(len(weights)), key=lambda i: -rest[i])[: total - sum(base)]:
+        base[i] += 1
+    return base
 
 
 def as_token_merging(value: Any) -> TokenMerging | None:
-    """``None`` / ``TokenMerging`` / an int r / a mapping ``{r: 8}`` or ``{ratio: 0.5}`` → TokenMerging."""
+    """``None`` / ``TokenMerging`` / an int r / a mapping ``{r: 8}``, ``{ratio: 0.5, schedule: decreasing}``,
+    ``{r: [..one per block..]}`` → TokenMerging."""
     if value is None or isinstance(value, TokenMerging):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -83,7 +122,9 @@ def as_token_merging(value: Any) -> TokenMerging | None:
     if hasattr(value, "model_dump"):  # the config's pydantic model
         value = value.model_dump()
     if isinstance(value, dict):
-        return TokenMerging(r=int(value.get("r") or 0), ratio=value.get("ratio"))
+        r = value.get("r")
+        return TokenMerging(r=tuple(r) if isinstance(r, (list, tuple)) else int(r or 0), ratio=value.get("ratio"),
+                            schedule=value.get("schedule") or "constant")
     raise TypeError(f"{OPTION}: expected TokenMerging, an int r or {{r: N}} / {{ratio: F}}, got {type(value).__name__}")
 
 
@@ -108,7 +149,7 @@ def check_mergeable(blocks: Sequence[nn.Module]) -> None:
 def merged_token_counts(num_tokens: int, depth: int, merging: TokenMerging | None) -> list[tuple[int, int]]:
     """``(tokens into the attention, tokens into the MLP)`` of each block, one sample without padding."""
     counts, n = [], num_tokens
-    for r in (merging.schedule(num_tokens, depth) if merging else [0] * depth):
+    for r in (merging.per_block(num_tokens, depth) if merging else [0] * depth):
         after = n - min(r, _cap(n))
         counts.append((n, after))
         n = after
@@ -159,7 +200,7 @@ def merged_forward(
         mask.gather(1, order),
         origin,
     )
-    for block, r in zip(blocks, merging.schedule(n0, len(blocks))):
+    for block, r in zip(blocks, merging.per_block(n0, len(blocks))):
         if gradient_checkpointing and torch.is_grad_enabled() and state.x.requires_grad:
             state = checkpoint(_merging_block, block, state, r, use_reentrant=False)
         else:

@@ -7,6 +7,7 @@ sequence (tokens and masks concatenated in the order the tokenizers were given).
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import torch
@@ -21,6 +22,30 @@ if TYPE_CHECKING:
     from .merging import TokenMerging
 
 ENCODER_PREFIX = "encoder."
+
+
+def _takes_block_hooks(encoder: nn.Module) -> bool:
+    try:
+        params = inspect.signature(encoder.forward).parameters.values()
+    except (TypeError, ValueError):
+        return True  # cannot tell: let the call say
+    return any(p.name == "before_block" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def _no_block_hooks(encoder: nn.Module, batches: Mapping[str, TokenBatch], prompts: Prompts | None) -> Exception:
+    """A ConfigError naming the encoder and the options that act before every block."""
+    from metaframe_registry import ConfigError
+
+    from .extras import BLOCK_POSITIONS
+
+    options = [f"modalities.{n}.tokenizer.add_pos_each_block" for n, tb in batches.items() if BLOCK_POSITIONS in tb.extras]
+    options += ["encoder.prompts.deep"] if prompts is not None and prompts.deep else []
+    identity = getattr(encoder, "identity", None)
+    name = getattr(identity, "backend", None) or type(encoder).__name__
+    return ConfigError(
+        f"{', '.join(options)}: acts before every block of the frozen encoder, but encoder {name!r} "
+        f"({type(encoder).__name__}) has no blocks to hook; switch the option off or use an encoder with blocks"
+    )
 
 
 class MetaModel(nn.Module):
@@ -143,6 +168,8 @@ class MetaModel(nn.Module):
                 return self.encoder(tokens, mask, token_merging=merging)
         if not hooks:
             return self.encoder(tokens, mask)
+        if not _takes_block_hooks(self.encoder):
+            raise _no_block_hooks(self.encoder, batches, self.prompts)
 
         def before_block(index: int, x: torch.Tensor) -> torch.Tensor:
             for hook in hooks:

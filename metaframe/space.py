@@ -37,12 +37,22 @@ def space_identity(model: Any) -> dict[str, Any]:
     return identity
 
 
-def aligned_embedder(model: Any, modality: str) -> tuple[Callable[[Any], torch.Tensor], dict[str, Any]] | None:
-    """For ``metaframe encode --run``: an aligned run's projection into its space and the space's
-    identity (None for any other run: encode pools the encoder's output as before)."""
+@dataclass
+class AlignedProjection:
+    """What ``metaframe encode --run`` needs of an aligned run: its projection of the encoder's
+    output into the shared space, the space's width and its identity (stored with the vectors)."""
+
+    project: Callable[[Any], torch.Tensor]
+    dim: int
+    identity: dict[str, Any]
+
+
+def aligned_projection(model: Any, modality: str) -> AlignedProjection | None:
+    """An aligned run's projection for ``modality`` (None for any other run: encode pools as before)."""
     if not is_aligned(model):
         return None
-    return (lambda batch: model.embed(modality, batch)), space_identity(model)
+    dim = int(model.run_info.config.align.dim)
+    return AlignedProjection(model.heads[modality], dim, space_identity(model))
 
 
 def load_aligned(run: str | Path | Any, device: str = "auto") -> Any:

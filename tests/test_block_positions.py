@@ -88,3 +88,18 @@ def test_gradients_reach_the_positions(encoder):
     model = metaframe.MetaModel(encoder, {"b": Fixed(torch.randn(2, 4, d), pos)})
     model.encode({"b": None}).tokens.sum().backward()
     assert pos.grad is not None and pos.grad.abs().sum() > 0
+
+
+def test_the_none_encoder_refuses_per_block_positions_by_name():
+    """No blocks, no hook: one line naming the option and the encoder, not a TypeError from forward."""
+    from metaframe_registry import ConfigError
+
+    d = 16
+    none = metaframe.build_encoder("none", embed_dim=d)
+    tokens = torch.randn(2, 3, d)
+    plain = metaframe.MetaModel(none, {"a": Fixed(tokens)}).eval()
+    assert plain.encode({"a": None}).tokens.shape == (2, 4, d)  # without the option it runs
+    model = metaframe.MetaModel(none, {"a": Fixed(tokens, torch.randn(2, 3, d))}).eval()
+    with pytest.raises(ConfigError, match=r"^modalities\.a\.tokenizer\.add_pos_each_block: acts before every block "
+                       r"of the frozen encoder, but encoder 'none' \(NoEncoder\) has no blocks to hook"):
+        model.encode({"a": None})

@@ -1,8 +1,9 @@
 """``metaframe export``: the exported program and the ONNX graph give the PyTorch model's outputs.
 
-One tiny trained image run (module-scoped: export is slow) is exported both ways and compared at
-two batch sizes (and a second image size where the graph kept it dynamic) within 1e-4. Tokenizers
-that branch on tensor values cannot be exported yet: their error must name the modality and the line.
+Tiny trained image, audio, text and tabular runs (module-scoped: export is slow) are exported both
+ways and compared within 1e-4 at other batch sizes and, where the graph kept it dynamic, other
+sequence lengths (audio durations, text lengths). A tokenizer that branches on tensor values cannot
+be exported: its error must name the modality and the line.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 import torch
 
 from metaframe.api import get_modality
-from metaframe.export import SUFFIX, ExportError, export_model, export_run, flatten
+from metaframe.export import SUFFIX, ExportError, export_model, export_run, flatten, graph_inputs
 
 TOL = 1e-4
 ENCODER = {"embed_dim": 32, "depth": 2, "num_heads": 2, "seed": 0}
@@ -128,20 +129,112 @@ def test_unknown_modality_names_what_the_run_has(image_run: tuple[Path, list[Any
         export_run(image_run[0], "exported-program", modality="audio", out=tmp_path / "a.pt2")
 
 
+class ValueBranchTokenizer(torch.nn.Module):
+    """A tokenizer whose forward branches on its input's values, which no graph can hold."""
+
+    embed_dim = 192
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(3, self.embed_dim)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        from metaframe.tokens import TokenBatch
+
+        if bool((x > 10).any()):
+            raise ValueError("values above 10")
+        return TokenBatch(self.proj(x), None)
+
+
 def test_tokenizer_branching_on_values_names_modality_and_line(tmp_path: Path) -> None:
-    pytest.importorskip("metaframe_audio")
     from metaframe import FrozenEncoder, MetaModel
-    from metaframe.export import example_batch
     from metaframe.heads import ClassificationHead
 
     encoder = FrozenEncoder.from_preset("tiny", seed=0)
-    tokenizer = get_modality("audio").build_tokenizer(embed_dim=encoder.embed_dim)
-    model = MetaModel(encoder, {"audio": tokenizer}, {"label": ClassificationHead(encoder.embed_dim, 2)})
-    tmp_path.joinpath("examples").mkdir()
-    batch = example_batch(model, "audio", get_modality("audio").examples(tmp_path / "examples"))
-    with pytest.raises(ExportError, match=r"modality 'audio'.*fbank\.py:\d+"):
-        export_model(model, "audio", batch, tmp_path / "a.pt2", "exported-program")
+    model = MetaModel(encoder, {"toy": ValueBranchTokenizer()}, {"label": ClassificationHead(encoder.embed_dim, 2)})
+    with pytest.raises(ExportError, match=r"modality 'toy'.*if bool\(\(x > 10\)\.any\(\)\).*test_export\.py:\d+"):
+        export_model(model, "toy", torch.rand(2, 5, 3), tmp_path / "a.pt2", "exported-program")
     assert not (tmp_path / "a.pt2").exists()
+
+
+# -- audio, text, tabular: tokenizers whose collated batch is a dataclass (tabular: of raw values) ------------
+def _clip(seconds: float, hz: float) -> Any:
+    from metaframe_audio.samples import AudioClip
+
+    t = torch.arange(int(seconds * 16000)) / 16000
+    return AudioClip(0.3 * torch.sin(2 * torch.pi * hz * t), 16000)
+
+
+MODALITIES: dict[str, dict[str, Any]] = {
+    "audio": {"tokenizer": {"num_mel_bins": 32, "target_length": 64, "freq_mask": 0, "time_mask": 0},
+              "batches": lambda: [[_clip(0.3, 300), _clip(1.2, 500)], [_clip(0.2, 700)] * 3,
+                                  [_clip(0.9, 200), _clip(0.4, 900), _clip(2.0, 400), _clip(0.6, 100)]],
+              "dynamic": {"waveform": "1"}},
+    "text": {"tokenizer": {}, "batches": lambda: [["hi", "a photo of a dog"], ["ok", "yes", "no"],
+                                                   ["a much longer sentence about a cat that sits on a mat"] * 5],
+             "dynamic": {"input_ids": "1", "mask": "1"}},
+    "tabular": {"tokenizer": {}, "batches": lambda: [
+        [{"age": 52, "job": "clerk", "hours": 20.0}, {"age": 18, "job": None, "hours": None}],
+        [{"age": None, "job": "nurse", "hours": 41.0}, {"age": 30, "job": "sailor", "hours": 38.0},
+         {"age": 64.5, "job": "clerk", "hours": 12.0}]], "dynamic": {}},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MODALITIES))
+def modality_export(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from metaframe.engine.run import load_run
+
+    modality = request.param
+    pytest.importorskip(f"metaframe_{modality}")
+    spec = MODALITIES[modality]
+    run_dir, sources = _train(tmp_path_factory.mktemp(modality), modality, spec["tokenizer"])
+    model = load_run(run_dir, device="cpu")
+    out = tmp_path_factory.mktemp(f"{modality}-out")
+    from metaframe.export import example_batch
+
+    example = example_batch(model, modality, (sources * 2)[:3])
+    paths = {fmt: export_model(model, modality, example, out / f"{modality}{SUFFIX[fmt]}", fmt)
+             for fmt in ("exported-program", "onnx")}
+    batches = [example_batch(model, modality, items) for items in spec["batches"]()]
+    return {"modality": modality, "model": model, "paths": paths, "batches": batches, "spec": spec}
+
+
+def test_exported_program_matches_pytorch_per_modality(modality_export: dict[str, Any]) -> None:
+    model, modality = modality_export["model"], modality_export["modality"]
+    program = torch.export.load(str(modality_export["paths"]["exported-program"])).module()
+    for batch in modality_export["batches"]:
+        (got,) = program(*graph_inputs(model, modality, batch))
+        want = model({modality: batch})["label"].detach()
+        assert got.shape == want.shape
+        assert torch.allclose(got, want, atol=TOL), (modality, (got - want).abs().max())
+
+
+def test_onnx_matches_pytorch_per_modality(modality_export: dict[str, Any]) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    model, modality = modality_export["model"], modality_export["modality"]
+    session = ort.InferenceSession(str(modality_export["paths"]["onnx"]), providers=["CPUExecutionProvider"])
+    sidecar = json.loads(Path(str(modality_export["paths"]["onnx"]) + ".json").read_text())
+    names = [i.name for i in session.get_inputs()]
+    assert names == [i["name"] for i in sidecar["inputs"]]
+    for batch in modality_export["batches"]:
+        feed = {name: t.numpy() for name, t in zip(names, graph_inputs(model, modality, batch))}
+        (got,) = session.run(None, feed)
+        with torch.no_grad():
+            want = model({modality: batch})["label"].numpy()
+        assert got.shape == want.shape
+        assert abs(got - want).max() <= TOL, modality
+
+
+def test_sequence_axes_stay_dynamic(modality_export: dict[str, Any]) -> None:
+    """Audio durations and text lengths vary between batches, so the graph must keep those axes."""
+    sidecar = json.loads(Path(str(modality_export["paths"]["onnx"]) + ".json").read_text())
+    for name, axis in modality_export["spec"]["dynamic"].items():
+        assert axis in sidecar["dynamic_axes"][name], (name, sidecar["dynamic_axes"])
+    if modality_export["modality"] == "tabular":  # one token per fitted column: fixed, and the lookups stay in Python
+        assert sidecar["dynamic_axes"]["numeric"] == {"0": [0, None]}
+        assert sidecar["python_steps"] == ["read", "collate", "tokenizer.tensor_batch"]
+    else:
+        assert sidecar["python_steps"] == ["read", "collate"]
 
 
 def test_batch_without_tensors_is_refused() -> None:

@@ -55,6 +55,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], Callable[[Any], dict[str
     ("tabular", {}, (extras.MISSING, extras.UNKNOWN), _no_dims),
     ("audio", {}, (extras.NUM_FRAMES,), _no_dims),
     ("time_series", {"mode": "patch", "in_channels": 3}, (extras.SERIES_VALUES,), _series_steps_dims),
+    ("time_series", {"mode": "step", "in_channels": 3, "patch_len": None, "stride": None}, (extras.SERIES_VALUES,), _series_steps_dims),
     ("point_cloud", {"add_pos_each_block": True}, (extras.BLOCK_POSITIONS,), _width_dims),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in options.items() if v is not None) or 'default'}" for name, options, _, _ in CASES]

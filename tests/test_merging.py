@@ -1,4 +1,5 @@
-"""Token merging in the frozen encoder: off is bitwise the plain encoder, mask-aware, unmerged outputs."""
+"""Token merging in the frozen encoder: off is bitwise the plain encoder, mask-aware, unmerged outputs,
+with every schedule (constant, decreasing, a per-block list)."""
 
 from __future__ import annotations
 
@@ -62,9 +63,17 @@ def test_merging_exact_duplicates_changes_nothing_thanks_to_proportional_attenti
     assert not torch.allclose(encoder(dup, token_merging=TokenMerging(r=6)), plain, atol=1e-3)
 
 
-def test_real_tokens_do_not_depend_on_padding_even_when_padding_copies_them(encoder: FrozenEncoder) -> None:
+SCHEDULES = [TokenMerging(r=5), TokenMerging(r=5, schedule="decreasing"), TokenMerging(r=(9, 4, 1)),
+             TokenMerging(ratio=0.8, schedule="decreasing")]
+
+
+@pytest.mark.parametrize("merging", SCHEDULES, ids=lambda m: m.describe())
+def test_real_tokens_do_not_depend_on_padding_even_when_padding_copies_them(encoder: FrozenEncoder,
+                                                                           merging: TokenMerging) -> None:
     real = torch.randn(1, 31, D)
-    alone = encoder(real, token_merging=TokenMerging(r=5))
+    if merging.ratio is not None:  # a ratio is taken of the padded length: compare at the r it gives there
+        merging = TokenMerging(r=tuple(merging.per_block(31 + 13, 3)))
+    alone = encoder(real, token_merging=merging)
     # the same sample with padding inside and after it (a joint sequence); padded tokens copy real ones,
     # so a padded token would be the best match of a real one if padding could merge with real tokens
     x = torch.cat([real[:, :20], real[:, 1:8], real[:, 20:], real[:, 3:9]], dim=1)
@@ -72,17 +81,20 @@ def test_real_tokens_do_not_depend_on_padding_even_when_padding_copies_them(enco
     mask[:, 20:27] = False
     mask[:, -6:] = False
     other = torch.randn(1, x.shape[1], D)
-    out = encoder(torch.cat([x, other]), torch.cat([mask, torch.ones_like(mask)]), token_merging=TokenMerging(r=5))
+    out = encoder(torch.cat([x, other]), torch.cat([mask, torch.ones_like(mask)]), token_merging=merging)
     assert out.shape == (2, x.shape[1], D)
     assert torch.allclose(out[0, mask[0]], alone[0], atol=1e-5)
 
 
-def test_cls_is_never_merged(encoder: FrozenEncoder) -> None:
+@pytest.mark.parametrize("merging", [TokenMerging(r=1), TokenMerging(r=(7, 0, 0)), TokenMerging(r=3, schedule="decreasing")],
+                         ids=lambda m: m.describe())
+def test_cls_is_never_merged(encoder: FrozenEncoder, merging: TokenMerging) -> None:
     x = torch.randn(1, 15, D)
     near = x.clone()
     near[:, 1] = x[:, 0] + 1e-3 * torch.randn(D)  # token 1 (set B) nearly copies [CLS] (set A): the best pair there is
-    out = encoder(near, token_merging=TokenMerging(r=1))
+    out = encoder(near, token_merging=merging)  # (7, 0, 0): every A token but [CLS] merges in block 0
     assert not torch.equal(out[0, 0], out[0, 1])
+    assert not (out[0, 1:] == out[0, :1]).all(dim=-1).any()
     near = x.clone()
     near[:, 2] = x[:, 1] + 1e-3 * torch.randn(D)  # the same pair one step on: tokens 1 and 2 merge, share one output
     out = encoder(near, token_merging=TokenMerging(r=1))
@@ -150,7 +162,10 @@ def test_refusals_name_the_block_type_and_the_option(encoder: FrozenEncoder) -> 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"r": -1}, r"token_merging\.r: expected an integer >= 0"), ({"ratio": 1.0}, r"token_merging\.ratio"),
-     ({"r": 2, "ratio": 0.5}, "give r or ratio, not both")],
+     ({"r": 2, "ratio": 0.5}, "give r or ratio, not both"),
+     ({"r": 2, "schedule": "fast"}, r"token_merging\.schedule: expected one of constant, decreasing"),
+     ({"r": (2, -1)}, r"token_merging\.r: expected one integer >= 0 per block"),
+     ({"r": (2, 1), "schedule": "decreasing"}, "r lists every block's count")],
 )
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -158,8 +173,8 @@ def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
 
 
 def test_ratio_schedule_counts_and_flops() -> None:
-    assert TokenMerging(ratio=0.5).schedule(197, 12) == [9, 9] + [8] * 10  # 98 tokens in all
-    assert TokenMerging(r=8).schedule(197, 12) == [8] * 12
+    assert TokenMerging(ratio=0.5).per_block(197, 12) == [9, 9] + [8] * 10  # 98 tokens in all
+    assert TokenMerging(r=8).per_block(197, 12) == [8] * 12
     counts = merged_token_counts(197, 12, TokenMerging(r=8))
     assert counts[0] == (197, 189) and counts[-1] == (109, 101)
     assert merged_token_counts(9, 3, TokenMerging(r=8)) == [(9, 5), (5, 3), (3, 2)]  # capped: A holds [CLS]
@@ -176,3 +191,42 @@ def test_capped_r_merges_what_every_sample_can(encoder: FrozenEncoder) -> None:
     assert out.shape == x.shape and torch.isfinite(out).all()
     alone = merged_forward(encoder.blocks, x[1:, :3], None, TokenMerging(r=50))
     assert torch.allclose(out[1, :3], alone[0], atol=1e-5)
+
+
+def test_decreasing_schedule_merges_the_same_total_earlier_and_passes_two_times_fewer_flops() -> None:
+    steps = TokenMerging(ratio=0.9, schedule="decreasing").per_block(1213, 12)
+    assert sum(steps) == 1090 == sum(TokenMerging(ratio=0.9).per_block(1213, 12))  # floor(0.9 * 1212)
+    assert steps == sorted(steps, reverse=True) and steps[0] >= 2 * 1090 / 13 - 1 and steps[-1] <= 1090 / 78 + 1
+    assert sum(TokenMerging(r=8, schedule="decreasing").per_block(197, 12)) == 96
+    assert TokenMerging(r=5, schedule="decreasing").per_block(31, 3) == [8, 5, 2]  # 7.5, 5, 2.5: ties to the earliest
+    plain = encoder_flops(1213, 768, 12, 4.0, None)
+    # the same r in every block cannot pass ~2.1x (the first block sees every token); merging early can
+    assert plain / encoder_flops(1213, 768, 12, 4.0, TokenMerging(ratio=0.97)) < 2.2
+    assert plain / encoder_flops(1213, 768, 12, 4.0, TokenMerging(ratio=0.9, schedule="decreasing")) > 2.2
+    counts = merged_token_counts(1213, 12, TokenMerging(r=tuple([200] + [0] * 11)))
+    assert counts[0] == (1213, 1013) and counts[-1] == (1013, 1013)
+
+
+def test_per_block_list_must_match_the_depth(encoder: FrozenEncoder) -> None:
+    with pytest.raises(TokenMergingError, match=r"token_merging\.r: 2 per-block counts for an encoder of 3 blocks"):
+        encoder(torch.randn(1, 9, D), token_merging=TokenMerging(r=(1, 1)))
+    assert not TokenMerging(r=(0, 0, 0)).active
+    assert torch.equal(encoder(torch.randn(1, 9, D).fill_(0.5), token_merging=TokenMerging(r=(0, 0, 0))),
+                       encoder(torch.randn(1, 9, D).fill_(0.5)))
+
+
+def test_config_and_cli_give_the_schedule() -> None:
+    from metaframe.cli.evaluate import token_merging_arg
+    from metaframe.engine.config import EncoderConfig
+    from metaframe.merging import as_token_merging
+
+    config = EncoderConfig(token_merging={"ratio": 0.9, "schedule": "decreasing"})
+    assert as_token_merging(config.token_merging) == TokenMerging(ratio=0.9, schedule="decreasing")
+    assert as_token_merging(EncoderConfig(token_merging={"r": [4, 2, 0]}).token_merging) == TokenMerging(r=(4, 2, 0))
+    with pytest.raises(ValueError, match="leave schedule out"):
+        EncoderConfig(token_merging={"r": [4, 2], "schedule": "decreasing"})
+    with pytest.raises(ValueError, match="schedule"):
+        EncoderConfig(token_merging={"r": 4, "schedule": "fast"})
+    assert token_merging_arg("0.9:decreasing") == TokenMerging(ratio=0.9, schedule="decreasing")
+    assert token_merging_arg("8:decreasing") == TokenMerging(r=8, schedule="decreasing")
+    assert token_merging_arg("8") == TokenMerging(r=8)

@@ -1,4 +1,9 @@
-"""``metaframe encode MODALITY FILES_OR_DIRS… --out FILE``: embeddings through the frozen encoder."""
+"""``metaframe encode MODALITY FILES_OR_DIRS… --out FILE|DIR``: embeddings through the frozen encoder.
+
+``--out DIR`` writes resumable shards, from one process or from ``torchrun --nproc-per-node N
+-m metaframe encode …`` (metaframe.engine.encode_shards); ``--finalize DIR`` writes the index of
+a folder whose shards are all done.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +22,35 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "encode",
         help=HELP,
         description=HELP + ". Writes one row per readable file to --out (.safetensors with key 'embeddings', or "
-        ".npy) and an index OUT.json naming each row's file and every failure. Without --run the tokenizer is "
+        ".npy) and an index OUT.json naming each row's file and every failure; or, when --out names a folder, "
+        "shards of --shard-size inputs and a Parquet index DIR/index.parquet, from one process or from "
+        "`torchrun --nproc-per-node N -m metaframe encode ...` (each process its share); the same command "
+        "resumes an interrupted run from its complete shards. Without --run the tokenizer is "
         "freshly initialised (a warning says so). Exit status: 0 when every file was encoded, 1 otherwise.",
     )
-    p.add_argument("modality", help="modality name (see `metaframe list-modalities`)")
-    p.add_argument("inputs", nargs="+", metavar="FILES_OR_DIRS", help="files, or folders searched recursively")
-    p.add_argument("--out", required=True, help="output file: .safetensors or .npy")
+    p.add_argument("modality", nargs="?", help="modality name (see `metaframe list-modalities`)")
+    p.add_argument("inputs", nargs="*", metavar="FILES_OR_DIRS",
+                   help="files, folders searched recursively, or WebDataset .tar shards (brace patterns such as "
+                   "'data/shard-{000000..000127}.tar' and globs are expanded; quote them)")
+    p.add_argument("--out", default=None, help="output: a .safetensors or .npy file, or a folder (a path without suffix) "
+                   "for resumable shards (needed under torchrun)")
+    p.add_argument("--shard-size", type=int, default=1024, metavar="N",
+                   help="with a folder --out: inputs per output shard, the unit of resuming (default: 1024)")
+    p.add_argument("--no-bucketing", dest="bucket_by_length", action="store_false",
+                   help="batch inputs in their given order instead of grouping inputs of similar length (file size) "
+                   "to pad less; the rows come out in input order either way")
+    p.add_argument("--member", default=None, metavar="EXT",
+                   help="inputs that are WebDataset .tar shards: the member extension that feeds the modality, e.g. "
+                   "--member flac (default: by extension: .jpg/.png for image, .wav/.flac for audio, .txt for text, "
+                   "else the modality's own extensions)")
+    p.add_argument("--finalize", default=None, metavar="DIR",
+                   help="only write DIR/index.parquet and DIR/index.json over the complete shards of a folder --out "
+                   "(done automatically at the end of an encode)")
     p.add_argument("--run", default=None, metavar="RUN_DIR", help="use this run's trained tokenizer and encoder")
     p.add_argument("--preset", default="tiny", help="encoder preset without --run / --encoder (default: tiny)")
     p.add_argument("--encoder", default=None, metavar="SPEC", help="without --run: " + ENCODER_SPEC_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of a random encoder / tokenizer (default: 0)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="inputs per batch through the encoder (default: 32)")
     p.add_argument("--workers", type=int, default=1, help="reader processes (default: 1)")
     p.add_argument("--pooling", choices=("cls", "mean", "max", "cls+max+mean"), default=None,
                    help="embedding: [CLS], mean or max of the tokens, or all three (default: as the run's head "
@@ -40,7 +63,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--reader-option", dest="reader_options", action="append", default=[], metavar="KEY=VALUE",
                    help="reader option, value parsed as YAML, e.g. --reader-option size=64 (repeatable)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps (default: auto)")
-    p.add_argument("--token-merging", type=token_merging_arg, default=None, metavar="R|RATIO", help=TOKEN_MERGING_HELP)
+    p.add_argument("--token-merging", type=token_merging_arg, default=None, metavar="R|RATIO[:decreasing]", help=TOKEN_MERGING_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -49,8 +72,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from metaframe_registry import ConfigError
+
     from metaframe.engine.config import encoder_config_from_spec, set_override
     from metaframe.engine.encoding import encode
+
+    if args.finalize is not None:
+        return _finalize(args.finalize)
+    if args.modality is None or not args.inputs or args.out is None:
+        raise ConfigError("expected MODALITY FILES_OR_DIRS... --out FILE|DIR (or --finalize DIR)")
 
     tokenizer_options: dict[str, Any] = {}
     reader_options: dict[str, Any] = {}
@@ -65,9 +95,31 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, num_workers=args.workers, pooling=args.pooling,
         skip_errors=args.skip_errors, device=args.device, quiet=args.quiet, token_merging=args.token_merging,
         tokenizer_options=tokenizer_options, reader_options=reader_options,
+        bucket_by_length=args.bucket_by_length, shard_size=args.shard_size, member=args.member,
     )
-    print(f"wrote {result.out}: {tuple(result.embeddings.shape)} embeddings; index {result.index}")
+    if result.out is not None and result.out.is_dir():
+        if result.index is None:  # a rank other than 0: rank 0 reports for all
+            return 0
+        print(f"wrote {result.out}: this process embedded {result.encoded} inputs ({result.resumed} were done by an "
+              f"earlier run); index {result.index}")
+    else:
+        print(f"wrote {result.out}: {tuple(result.embeddings.shape)} embeddings; index {result.index}")
     if result.failed:
-        print(f"{len(result.failed)} file(s) could not be encoded (listed in {result.index})", file=sys.stderr)
+        listed = result.index.with_suffix(".json") if result.index.suffix == ".parquet" else result.index
+        print(f"{len(result.failed)} file(s) could not be encoded (listed in {listed})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _finalize(folder: str) -> int:
+    import json
+
+    from metaframe.engine.encode_shards import SUMMARY, finalize_encoded
+
+    index = finalize_encoded(folder)
+    summary = json.loads((index.parent / SUMMARY).read_text(encoding="utf-8"))
+    print(f"wrote {index}: {summary['rows']} rows over {len(summary['shards'])} shards")
+    if summary["failed"]:
+        print(f"{len(summary['failed'])} file(s) could not be encoded (listed in {index.parent / SUMMARY})", file=sys.stderr)
         return 1
     return 0

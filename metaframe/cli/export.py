@@ -13,7 +13,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "export",
         help=HELP,
         description=HELP + ". The graph starts at the collated batch: reading and collating stay in Python "
-        "(docs/export.md). The batch size is dynamic, and so is every other size the graph allows (a text "
+        "(for tabular also the tokenizer's tensor_batch lookups; docs/export.md). The batch size is dynamic, and so is every other size the graph allows (a text "
         "length, a number of frames); a JSON file beside the export names the inputs, their dtypes and "
         "dynamic axes, the outputs, the encoder and the run.",
     )

@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "metaframe.cli.evaluate",
     "metaframe.cli.encode",
     "metaframe.cli.search",
+    "metaframe.cli.shard",
     "metaframe.cli.zero_shot",
     "metaframe.cli.demo",
     "metaframe.cli.new_plugin",

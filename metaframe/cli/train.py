@@ -37,6 +37,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="override a config field, e.g. --set optimizer.lr=0.001 (repeatable)")
     p.add_argument("--output-dir", default=None, help="run directory (overrides output_dir)")
     p.add_argument("--device", default=None, help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps (overrides device; default: the config's, auto)")
+    p.add_argument("--skip-errors", action="store_true",
+                   help="WebDataset shards: report a corrupt shard or a member that cannot be decoded (shard and key) "
+                   "and go on (sets data.skip_errors)")
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved config as YAML, with where each value came from (the config, "
                    "a plugin's recipe, the built-in default) as comments, and exit")
@@ -78,6 +81,8 @@ def _run(args: argparse.Namespace) -> int:
         overrides.append(f"output_dir={args.output_dir}")
     if args.device:
         overrides.append(f"device={args.device}")
+    if args.skip_errors:
+        overrides.append("data.skip_errors=true")
     config = load_config(args.config, overrides)
     if args.print_config:
         import yaml

@@ -158,6 +158,11 @@ def build_tuning(config: TrainConfig, encoder: torch.nn.Module) -> tuple[torch.n
         adapters = LoRAAdapters(encoder, rank=a.rank, alpha=a.alpha, targets=a.targets, dropout=a.dropout)
     if enc.prompts is not None:
         depth = int(getattr(encoder, "depth", len(getattr(encoder, "blocks", []))))
+        if enc.prompts.deep and depth == 0:
+            raise ConfigError(
+                f"encoder.prompts.deep: prompts before every block, but encoder {enc.name!r} has no blocks; "
+                "use shallow prompts (deep: false) or an encoder with blocks"
+            )
         prompts = Prompts(int(getattr(encoder, "embed_dim")), enc.prompts.num_tokens, deep=enc.prompts.deep, depth=depth)
     return adapters, prompts
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator, model_validator
 
 from metaframe_registry import ConfigError
 
@@ -30,15 +30,23 @@ class ModalityConfig(_Strict):
 
 
 class TokenMergingConfig(_Strict):
-    """Token merging in the frozen encoder (``metaframe.merging``): ``r`` tokens per block or a total ``ratio``."""
+    """Token merging in the frozen encoder (``metaframe.merging``): ``r`` tokens per block, a total ``ratio``, or a list."""
 
-    r: int | None = Field(None, ge=0, description="tokens merged by every block (ToMe's r); 0 = off")
+    r: NonNegativeInt | list[NonNegativeInt] | None = Field(
+        None, description="tokens merged by every block (ToMe's r; 0 = off), or a list with one count per block"
+    )
     ratio: float | None = Field(None, ge=0.0, lt=1.0, description="fraction of the input tokens merged away over all blocks")
+    schedule: Literal["constant", "decreasing"] = Field(
+        "constant", description="how r x depth or the ratio's total is spread over the blocks: evenly, or decreasing "
+        "linearly from about twice the mean in the first block (more merged early: past 2x fewer FLOPs)"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> "TokenMergingConfig":
         if (self.r is None) == (self.ratio is None):
             raise ValueError("give exactly one of r or ratio, e.g. {r: 8} or {ratio: 0.5}")
+        if isinstance(self.r, list) and self.schedule != "constant":
+            raise ValueError("r as a list gives every block's count: leave schedule out")
         return self
 
 
@@ -83,7 +91,8 @@ class EncoderConfig(_Strict):
     num_heads: int | None = Field(None, gt=0, description="attention heads (with a custom shape, or for a checkpoint)")
     activation_checkpointing: bool = Field(False, description="recompute encoder activations in backward (less memory)")
     token_merging: TokenMergingConfig | None = Field(
-        None, description="merge tokens inside the frozen blocks (ToMe): {r: 8} per block or {ratio: 0.5} in total"
+        None, description="merge tokens inside the frozen blocks (ToMe): {r: 8} per block, {ratio: 0.5} in total, "
+        "{ratio: 0.9, schedule: decreasing} (more merged in early blocks) or {r: [..one per block..]}"
     )
     adapters: AdapterConfig | None = Field(None, description="LoRA adapters on the frozen blocks' linears, e.g. {kind: lora, rank: 8, alpha: 16, targets: [qkv, proj]}")
     prompts: PromptConfig | None = Field(None, description="learned prompt tokens (VPT), e.g. {num_tokens: 8, deep: false}")
@@ -174,21 +183,27 @@ class HeadConfig(_Strict):
 class DataConfig(_Strict):
     """Where samples and targets come from.
 
-    ``train`` is a folder with one sub-folder per class, a ``.csv`` / ``.jsonl`` manifest, or
-    a file the modality's plugin reads as a dataset (``format: dataset``).
+    ``train`` is a folder with one sub-folder per class, a ``.csv`` / ``.jsonl`` / ``.parquet``
+    manifest, WebDataset ``.tar`` shards (``data/shard-{000000..000009}.tar``), or a file the
+    modality's plugin reads as a dataset (``format: dataset``).
     """
 
     train: str | None = Field(None, description="training source (or pass samples to metaframe.train(train_data=...))")
     val: str | None = Field(None, description="separate validation source (else split off val_fraction)")
     val_fraction: float = Field(0.2, ge=0, lt=1, description="share of train held out for validation when val is not given")
     split_seed: int = Field(0, description="seed of the train / validation split")
-    format: Literal["auto", "folders", "manifest", "dataset"] = Field(
-        "auto", description="how train / val are read; auto: a folder, a .csv / .jsonl manifest, else the plugin's dataset"
+    format: Literal["auto", "folders", "manifest", "dataset", "webdataset"] = Field(
+        "auto", description="how train / val are read; auto: a folder, a .csv / .jsonl / .parquet manifest, .tar WebDataset shards (a brace pattern or glob), else the plugin's dataset"
     )
     path_column: str = Field("path", description="manifest column with the sample's path or value (one modality)")
     target_column: str | None = Field(None, description="manifest column with the target (default: the head's target)")
     dataset_options: dict[str, Any] = Field(default_factory=dict, description="options for Modality.dataset")
     limit: int | None = Field(None, gt=0, description="use only N training samples, drawn across the classes (stratified, seeded by split_seed; quick runs)")
+    members: dict[str, str] = Field(
+        default_factory=dict, description="WebDataset shards: member extension per modality or target, e.g. {image: png, label: cls} (default: by extension; .cls then .json for targets)"
+    )
+    skip_errors: bool = Field(False, description="WebDataset shards: report a corrupt shard or undecodable member (shard and key) and go on instead of stopping")
+    bucket_by_length: bool = Field(False, description="batch training samples of similar length together (a file's size, a text's length), so variable-length modalities pad less; seeded, every sample once per epoch (metaframe.engine.bucketing)")
 
 
 class MixupConfig(_Strict):
@@ -198,7 +213,7 @@ class MixupConfig(_Strict):
     cutmix_alpha: float = Field(0.0, ge=0, description="CutMix Beta(a, a) of the pasted box's area; 0 = no CutMix (1.0 is common)")
     prob: float = Field(1.0, ge=0, le=1, description="chance a batch is mixed at all")
     switch_prob: float = Field(0.5, ge=0, le=1, description="with both alphas > 0: chance a mixed batch uses CutMix rather than Mixup")
-    modalities: list[str] | None = Field(None, description="modalities whose batches are mixed (default: all; each must collate to [B, C, H, W] or [B, T, F])")
+    modalities: list[str] | None = Field(None, description="modalities whose batches are mixed (default: all; each must collate to [B, C, H, W], [B, T, F] or a type registered in metaframe.mixable, e.g. audio waveforms)")
 
 
 class AlignConfig(_Strict):

@@ -1,4 +1,4 @@
-"""Training data: examples from class folders, CSV / JSONL manifests or a plugin's dataset.
+"""Training data: examples from class folders, CSV / JSONL / Parquet manifests, WebDataset shards or a plugin's dataset.
 
 An ``Example`` holds each modality's *source* (a path or an in-memory object, read lazily in
 DataLoader workers) or an already-read sample (plugin datasets), and its raw targets.
@@ -6,8 +6,6 @@ DataLoader workers) or an already-read sample (plugin datasets), and its raw tar
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,9 +15,7 @@ import numpy as np
 from metaframe_registry import ConfigError
 
 from .config import DataConfig, TrainConfig
-
-
-MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+from .manifests import MANIFEST_SUFFIXES, PARQUET_SUFFIXES, is_parquet, read_manifest_rows, row_name
 
 
 @dataclass
@@ -61,20 +57,6 @@ def examples_from_folders(root: Path, modality_name: str, modality: Any, target:
     return out
 
 
-def _read_manifest_rows(path: Path) -> list[dict[str, Any]]:
-    if path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{i}: not valid JSON ({exc.msg})") from None
-    return rows
-
-
 def _source_value(value: Any, base: Path) -> Any:
     """A manifest cell: a path (relative to the manifest) when such a file exists, else the value."""
     if isinstance(value, str) and value:
@@ -96,31 +78,39 @@ def _target_value(value: Any) -> Any:
 
 
 def examples_from_manifest(path: Path, config: TrainConfig) -> list[Example]:
-    rows = _read_manifest_rows(path)
-    if not rows:
-        raise ConfigError(f"{path}: the manifest has no rows")
+    """One example per row of a CSV / JSONL / Parquet manifest (Parquet read one record batch at a time)."""
     columns = {m: (c.column or config.data.path_column) for m, c in config.modalities.items()}
     targets = target_columns(config)
     needed = list(columns.values()) + list(targets.values())
     align = config.align is not None  # pairs: a cell may be empty, a JSONL record may leave a key out
-    seen = set().union(*(r.keys() for r in rows)) if align else set(rows[0])
-    missing = [c for c in needed if c not in seen]
-    if missing:
-        raise ConfigError(
-            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(rows[0])} "
-            "(set data.path_column / data.target_column or modalities.NAME.column)"
-        )
+    seen: set[str] = set()
     out = []
-    for i, row in enumerate(rows):
+    for i, row in enumerate(read_manifest_rows(path)):
         if align:
             from .align import is_missing
 
+            seen.update(row)
             inputs = {m: _source_value(row.get(c), path.parent) for m, c in columns.items() if not is_missing(row.get(c))}
         else:
+            if i == 0:
+                _check_columns(path, needed, row)
             inputs = {m: _source_value(row[c], path.parent) for m, c in columns.items()}
         tgt = {t: _target_value(row[c]) for t, c in targets.items()}
-        out.append(Example(inputs, tgt, f"{path}:{i + 2 if path.suffix.lower() == '.csv' else i + 1}"))
+        out.append(Example(inputs, tgt, row_name(path, i)))
+    if not out:
+        raise ConfigError(f"{path}: the manifest has no rows")
+    if align:
+        _check_columns(path, needed, seen)
     return out
+
+
+def _check_columns(path: Path, needed: list[str], found: Any) -> None:
+    missing = [c for c in needed if c not in found]
+    if missing:
+        raise ConfigError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(sorted(found) if isinstance(found, set) else found)} "
+            "(set data.path_column / data.target_column or modalities.NAME.column)"
+        )
 
 
 def examples_from_dataset(path: Path, config: TrainConfig) -> list[Example]:
@@ -151,6 +141,15 @@ def target_columns(config: TrainConfig) -> dict[str, str]:
 
 def load_examples(source: str | Path, config: TrainConfig, what: str = "data.train") -> list[Example]:
     """The examples of ``source``; a ConfigError names the field ``what`` it came from."""
+    from .shards import is_shard_spec
+
+    if config.data.format == "webdataset" or (config.data.format == "auto" and is_shard_spec(source)):
+        from .shard_data import examples_from_shards
+
+        try:
+            return label_sets(examples_from_shards(str(source), config), config)
+        except ConfigError as exc:
+            raise ConfigError(f"{what}: {exc}") from None
     path = Path(source)
     if not path.exists():
         raise ConfigError(f"{what}: {str(path)!r} — does not exist")
@@ -166,6 +165,8 @@ def _load_examples(path: Path, config: TrainConfig) -> list[Example]:
     from metaframe.api import get_modality
 
     fmt = detect_format(path, config.data.format)
+    if fmt == "manifest" and config.data.format == "auto" and is_parquet(path) and _reads_parquet_datasets(config):
+        fmt = "dataset"  # tabular, time series, IMU: a Parquet file is their dataset of many samples
     if fmt == "folders":
         if len(config.modalities) != 1 or len(config.heads) != 1:
             raise ConfigError(f"{path}: class folders feed one modality and one head; use a manifest for more")
@@ -175,6 +176,15 @@ def _load_examples(path: Path, config: TrainConfig) -> list[Example]:
         return examples_from_manifest(path, config)
     _check_dataset_reader(path, config)
     return examples_from_dataset(path, config)
+
+
+def _reads_parquet_datasets(config: TrainConfig) -> bool:
+    from metaframe.api import get_modality
+
+    if len(config.modalities) != 1:
+        return False
+    manifest = get_modality(config.modality_names[0]).manifest
+    return manifest.dataset is not None and any(e.lower() in PARQUET_SUFFIXES for e in manifest.extensions)
 
 
 def _check_dataset_reader(path: Path, config: TrainConfig) -> None:
@@ -189,7 +199,7 @@ def _check_dataset_reader(path: Path, config: TrainConfig) -> None:
     else:
         how = f"no dataset reader in modality {', '.join(repr(m) for m in config.modality_names)}"
     raise ConfigError(
-        f"data: {path} — not a data format metaframe reads ({how}); expected a CSV / JSONL manifest "
+        f"data: {path} — not a data format metaframe reads ({how}); expected a CSV / JSONL / Parquet manifest "
         f"({', '.join(MANIFEST_SUFFIXES)}), a folder with one sub-folder per class, or a file the modality's "
         "plugin reads as a dataset (data.format: dataset)"
     )

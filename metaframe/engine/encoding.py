@@ -1,10 +1,15 @@
 """``metaframe.encode``: files → one embedding per file through the frozen encoder.
 
 Reading and tokenizing run in DataLoader workers (prefetching), so they hide behind the
-encoder. An unreadable file, a sample the tokenizer refuses (the batch is then tried one
-sample at a time) or one whose embedding is not finite stops the run naming it, or with
-``skip_errors`` is reported and left out; no non-finite row is ever written. The index JSON
-says which row is which file and which files failed.
+encoder. Batches group inputs of similar length (``metaframe.engine.bucketing``) so that a
+variable-length modality pads little; rows are written in input order whatever the batches.
+An unreadable file, a sample the tokenizer refuses (the batch is then tried one sample at a
+time) or one whose embedding is not finite stops the run naming it, or with ``skip_errors`` is
+reported and left out; no non-finite row is ever written.
+
+``out`` is one file (``.safetensors`` / ``.npy`` and an index ``<out>.json``) or a folder of
+shards written by one or many processes (``torchrun``), resumable: see
+``metaframe.engine.encode_shards``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -28,21 +33,39 @@ from metaframe.heads import POOLINGS, Pool
 from metaframe.modality import CollateError, Modality
 from metaframe.threads import apply_threads, worker_init
 
+from .bucketing import probe_lengths, sorted_batches
 from .build import build_encoder, resolve_device
 from .config import EncoderConfig
+
+if TYPE_CHECKING:
+    from metaframe.space import AlignedProjection
+
+FILE_SUFFIXES = (".safetensors", ".npy")
 
 
 @dataclass
 class EncodeResult:
+    """What ``encode`` produced. With a folder ``out`` the rows stay on disk (``embeddings`` is
+    empty): read them with ``read_encoded(out)`` or ``metaframe.Index.from_encoded(out)``."""
+
     embeddings: torch.Tensor
     sources: list[str]
     failed: list[dict[str, str]] = field(default_factory=list)
     out: Path | None = None
     index: Path | None = None
+    encoded: int = 0  # inputs this call (this process) embedded
+    resumed: int = 0  # inputs found already encoded by an earlier, interrupted call (folder output)
+    real_tokens: int = 0  # token positions the encoder saw that hold data ...
+    padded_tokens: int = 0  # ... and that are padding
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    @property
+    def padding_fraction(self) -> float:
+        total = self.real_tokens + self.padded_tokens
+        return self.padded_tokens / total if total else 0.0
 
 
 def expand_sources(sources: Sequence[Any], modality: Modality) -> list[Any]:
@@ -63,20 +86,58 @@ def expand_sources(sources: Sequence[Any], modality: Modality) -> list[Any]:
     return out
 
 
+def expand_inputs(sources: Sequence[Any], modality: Modality, skip_errors: bool) -> list[Any]:
+    """Files and folders (``expand_sources``), or every sample of WebDataset ``.tar`` shards."""
+    from .encode_shards import is_tar_input, say_skipped
+    from .shards import expand_shards, index_shard
+
+    if not is_tar_input(sources):
+        return expand_sources(sources, modality)
+    return [s for tar in expand_shards(list(sources)) for s in index_shard(tar, skip_errors=skip_errors, on_skip=say_skipped)]
+
+
+class SourceReader:
+    """One source → one sample, picklable for DataLoader workers: a file, an object, a shard member
+    (``MemberRef``), or a WebDataset sample (``IndexedSample``) through its member for the modality."""
+
+    def __init__(self, modality: Modality, options: dict[str, Any], member: str | None = None) -> None:
+        self.modality = modality
+        self.options = options
+        self.member = member
+
+    def __call__(self, source: Any) -> Any:
+        from .shards import IndexedSample, member_for, modality_members, read_source
+
+        if isinstance(source, IndexedSample):
+            manifest = self.modality.manifest
+            ext = member_for(manifest.name, list(source.members), source.name, configured=self.member,
+                             candidates=modality_members(manifest.name, manifest.extensions))
+            source = source.members[ext]
+        return read_source(self.modality, source, self.options)
+
+
+def source_name(source: Any) -> str:
+    """A source as the index and messages name it: a path, ``shard.tar:key``, or the object's type."""
+    from .shards import IndexedSample, MemberRef
+
+    if isinstance(source, (IndexedSample, MemberRef)):
+        return source.name
+    return describe_source(source)
+
+
 class _ReadSafely(torch.utils.data.Dataset):
     """Returns ``(index, sample, None)`` or ``(index, None, problem)``: errors travel as data."""
 
-    def __init__(self, sources: list[Any], modality: Modality, reader_options: dict[str, Any]) -> None:
+    def __init__(self, sources: list[Any], read: SourceReader) -> None:
         self.sources = sources
-        self.modality = modality
-        self.reader_options = reader_options
+        self.read = read
 
     def __len__(self) -> int:
         return len(self.sources)
 
     def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
         try:
-            return i, self.modality.read(self.sources[i], **self.reader_options), None
+            return i, self.read(self.sources[i]), None
         except ReadError as exc:
             return i, None, exc.problem
         except Exception as exc:  # noqa: BLE001 - a plugin bug must not hide which file caused it
@@ -116,6 +177,201 @@ def _unfit(exc: BaseException) -> bool:
 NON_FINITE = "its embedding is not finite (NaN or inf): the input holds non-finite values or overflows the encoder"
 
 
+@dataclass
+class Prepared:
+    """The model and options one ``encode`` call embeds with (the same on every rank)."""
+
+    model: Any
+    modality: Modality
+    name: str
+    pool: Pool
+    pooling: str
+    read_options: dict[str, Any]
+    origin: str
+    device: torch.device
+    aligned: "AlignedProjection | None" = None  # an aligned run: its projection into the shared space
+
+    @property
+    def encoder_identity(self) -> dict[str, Any]:
+        """The identity stored with the vectors: an aligned run's space, else the encoder's."""
+        if self.aligned is not None:
+            return self.aligned.identity
+        return getattr(self.model.encoder, "identity").to_dict()
+
+    @property
+    def width(self) -> int:
+        if self.aligned is not None:
+            return self.aligned.dim
+        return self.pool.out_features(self.model.embed_dim)
+
+    def vectors(self, encoded: Any) -> torch.Tensor:
+        """The encoder's output as one row per sample: pooled, or projected into an aligned run's space."""
+        return self.aligned.project(encoded) if self.aligned is not None else self.pool(encoded)
+
+
+@dataclass
+class Embedded:
+    """One loader batch's outcome: the rows kept (by input index) and the inputs that failed."""
+
+    indices: list[int]
+    vectors: torch.Tensor
+    failed: list[tuple[int, str]]
+
+    @property
+    def seen(self) -> int:
+        return len(self.indices) + len(self.failed)
+
+
+class Embedder:
+    """Runs batches through the model; a bad input stops the run naming it, or is skipped."""
+
+    def __init__(self, p: Prepared, files: list[Any], skip_errors: bool, say: bool = True, member: str | None = None) -> None:
+        self.p = p
+        self.files = files
+        self.read = SourceReader(p.modality, p.read_options, member)
+        self.skip_errors = skip_errors
+        self.say = say
+        self.real_tokens = 0
+        self.padded_tokens = 0
+
+    def loader(self, batches: list[list[int]], num_workers: int) -> torch.utils.data.DataLoader:
+        return torch.utils.data.DataLoader(
+            _ReadSafely(self.files, self.read),
+            batch_sampler=batches,  # type: ignore[arg-type]  # a list of index lists, in order
+            collate_fn=_CollateGood(self.p.modality),
+            num_workers=num_workers,
+            prefetch_factor=4 if num_workers else None,
+            worker_init_fn=worker_init,
+        )
+
+    def _fail(self, i: int, problem: str, failed: list[tuple[int, str]]) -> None:
+        if not self.skip_errors:
+            raise ReadError(source_name(self.files[i]), problem + " (pass --skip-errors to skip such files)")
+        failed.append((i, problem))
+        if self.say:
+            print(f"skipped {source_name(self.files[i])}: {problem}", file=sys.stderr)
+
+    def embed(self, batch: Any, count: int) -> torch.Tensor:
+        p = self.p
+        encoded = p.model.encode({p.name: move_to(batch, p.device, non_blocking=True)})
+        vec = p.vectors(encoded).float().cpu()
+        if vec.shape[0] != count:
+            raise ConfigError(
+                f"modality {p.name!r}: {count} input(s) gave {vec.shape[0]} embeddings; a source that holds several "
+                "samples (a .jsonl / .csv text file, split=lines) has no single row: list its samples as inputs"
+            )
+        mask = encoded.mask[:, 1:]
+        real = int(mask.sum())
+        self.real_tokens += real
+        self.padded_tokens += mask.numel() - real
+        return vec
+
+    def _keep(self, indices: list[int], vec: torch.Tensor, out: Embedded) -> None:
+        finite = torch.isfinite(vec).flatten(1).all(dim=1)
+        for row, i in enumerate(indices):
+            if not bool(finite[row]):
+                self._fail(i, NON_FINITE, out.failed)
+        out.indices += [i for row, i in enumerate(indices) if bool(finite[row])]
+        out.vectors = torch.cat([out.vectors, vec[finite]])
+
+    def _one_by_one(self, indices: list[int], samples: list[Any], out: Embedded) -> None:
+        """A batch the tokenizer refused: each sample alone, so only the ones that do not fit fail."""
+        for i, sample in zip(indices, samples):
+            try:
+                vec = self.embed(self.p.modality.collate([sample]), 1)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - filtered by _unfit
+                if not _unfit(exc):
+                    raise
+                self._fail(i, _problem(exc), out.failed)
+                continue
+            self._keep([i], vec, out)
+
+    def run(self, loader: torch.utils.data.DataLoader) -> Iterator[Embedded]:
+        width = self.p.width
+        for indices, batch, bad, refusal, samples in loader:
+            out = Embedded([], torch.zeros(0, width), [])
+            if refusal is not None and not self.skip_errors:
+                raise CollateError(refusal)
+            for i, problem in bad:
+                self._fail(i, problem, out.failed)
+            if refusal is not None:
+                self._one_by_one(indices, samples, out)
+            elif batch is not None:
+                try:
+                    vec = self.embed(batch, len(indices))
+                except ConfigError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - filtered by _unfit
+                    if not _unfit(exc):
+                        raise
+                    self._one_by_one(indices, [self.read(self.files[i]) for i in indices], out)
+                else:
+                    self._keep(indices, vec, out)
+            yield out
+
+
+def prepare(
+    modality: str,
+    *,
+    run: str | Path | None,
+    encoder: torch.nn.Module | None,
+    encoder_config: EncoderConfig | None,
+    tokenizer_options: dict[str, Any] | None,
+    reader_options: dict[str, Any] | None,
+    pooling: str | None,
+    device: torch.device,
+    num_workers: int,
+    token_merging: Any,
+    say: bool = True,
+) -> Prepared:
+    """The model (the run's tokenizer, or a fresh one), pooling and reader options of one call."""
+    from metaframe.api import get_modality
+    from metaframe.merging import as_token_merging
+    from metaframe.model import MetaModel
+
+    from .run import load_run
+
+    mod = get_modality(modality)
+    if run is not None:
+        model: MetaModel = load_run(run, encoder=encoder, device=str(device), token_merging=token_merging)
+        info = model.run_info  # type: ignore[attr-defined]
+        if modality not in model.tokenizers:
+            raise ConfigError(f"{run}: the run has no {modality!r} tokenizer; it has {', '.join(model.modalities)}")
+        read_opts = {**info.config.modalities[modality].reader, **(reader_options or {})}
+        origin = f"tokenizer trained in {run} ({info.checkpoint.name})"
+    else:
+        if say:
+            print(
+                f"warning: no run given: the {modality!r} tokenizer is FRESHLY INITIALISED (random weights); these "
+                "embeddings reflect only the frozen encoder. Pass --run RUN_DIR to use a trained tokenizer.",
+                file=sys.stderr,
+            )
+        enc = encoder if encoder is not None else build_encoder(encoder_config or EncoderConfig())
+        tok = mod.build_tokenizer(embed_dim=enc.embed_dim, **(tokenizer_options or {}))
+        model = MetaModel(enc, {modality: tok}).to(device).eval()
+        configured = encoder_config.token_merging if encoder_config is not None else None
+        model.token_merging = as_token_merging(token_merging if token_merging is not None else configured)
+        read_opts = dict(reader_options or {})
+        origin = "freshly initialised tokenizer (random weights)"
+    if pooling is None:
+        pooling = run_pooling(model.run_info.config) if run is not None else "cls"  # type: ignore[attr-defined]
+    apply_threads(num_workers, model.run_info.config.threads if run is not None else "auto")  # type: ignore[attr-defined]
+    from metaframe.space import aligned_projection
+
+    aligned = aligned_projection(model, modality) if run is not None else None
+    return Prepared(model, mod, modality, Pool(pooling, modality), pooling, read_opts, origin, device, aligned)
+
+
+def batch_order(files: list[Any], indices: Sequence[int], batch_size: int, bucket_by_length: bool) -> list[list[int]]:
+    """The batches over ``indices``: by length (``bucket_by_length``) or in input order."""
+    if bucket_by_length:
+        return sorted_batches(indices, probe_lengths(files), batch_size)
+    idx = list(indices)
+    return [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
+
+
 def encode(
     modality: str,
     sources: Sequence[Any],
@@ -133,150 +389,102 @@ def encode(
     device: str = "auto",
     quiet: bool = False,
     token_merging: Any = None,
+    bucket_by_length: bool = True,
+    shard_size: int = 1024,
+    member: str | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
 ) -> EncodeResult:
     """Embeddings ``[N, D]`` for ``sources`` (files, folders or in-memory objects).
 
     With ``run``: the run's trained tokenizer (and its encoder). Without: a freshly initialised
     tokenizer — a warning says so. ``out`` (``.safetensors`` or ``.npy``) is written atomically
-    with an index ``<out>.json``. ``pooling``: one of ``metaframe.heads.POOLINGS`` (cls, mean,
-    max, cls+max+mean); by default the run's head's pooling (``cls`` without a run).
+    with an index ``<out>.json``; ``out`` naming a folder writes shards of ``shard_size`` inputs,
+    one process or many under ``torchrun`` (each rank its share), resumable, with one
+    ``index.parquet`` at the end (``metaframe.engine.encode_shards``; ``callback(event)`` is
+    called after each shard this process writes). ``pooling``: one of ``metaframe.heads.POOLINGS``
+    (cls, mean, max, cls+max+mean); by default the run's head's pooling (``cls`` without a run).
     ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
     ``token_merging`` (``TokenMerging`` or an int r): merge tokens in the frozen encoder (by
     default the run config's, or ``encoder_config.token_merging`` without a run).
+    ``bucket_by_length``: batch inputs of similar length (a file's size) together, so that
+    variable-length modalities pad less; the rows come out in input order either way.
+    ``sources`` may be WebDataset ``.tar`` shards (paths, brace patterns, globs): each sample is
+    one input, read from its member for the modality (by extension, or the extension ``member``).
     """
     from tqdm.auto import tqdm
 
-    from metaframe.api import get_modality
-    from metaframe.merging import as_token_merging
-
-    from .run import load_run
-
     if pooling is not None and pooling not in POOLINGS:
         raise ConfigError(f"pooling: {pooling!r} — must be one of {', '.join(POOLINGS)}")
+    if batch_size < 1:
+        raise ConfigError(f"batch_size: {batch_size} — must be >= 1")
     out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.suffix not in (".safetensors", ".npy"):
-        raise ConfigError(f"--out: {str(out_path)!r} — must end with .safetensors or .npy")
-    mod = get_modality(modality)
-    dev = resolve_device(device)
-    if run is not None:
-        from metaframe.model import MetaModel
-
-        model: MetaModel = load_run(run, encoder=encoder, device=str(dev), token_merging=token_merging)
-        info = model.run_info  # type: ignore[attr-defined]
-        if modality not in model.tokenizers:
-            raise ConfigError(f"{run}: the run has no {modality!r} tokenizer; it has {', '.join(model.modalities)}")
-        read_opts = {**info.config.modalities[modality].reader, **(reader_options or {})}
-        origin = f"tokenizer trained in {run} ({info.checkpoint.name})"
-    else:
-        from metaframe.model import MetaModel
-
-        print(
-            f"warning: no run given: the {modality!r} tokenizer is FRESHLY INITIALISED (random weights); these "
-            "embeddings reflect only the frozen encoder. Pass --run RUN_DIR to use a trained tokenizer.",
-            file=sys.stderr,
+    sharded = out_path is not None and is_folder_output(out_path)
+    if out_path is not None and not sharded and out_path.suffix not in FILE_SUFFIXES:
+        raise ConfigError(
+            f"--out: {str(out_path)!r} — must end with .safetensors or .npy (one file), or name a folder "
+            "(sharded output: a path without a suffix, or an existing folder)"
         )
-        enc = encoder if encoder is not None else build_encoder(encoder_config or EncoderConfig())
-        tok = mod.build_tokenizer(embed_dim=enc.embed_dim, **(tokenizer_options or {}))
-        model = MetaModel(enc, {modality: tok}).to(dev).eval()
-        configured = encoder_config.token_merging if encoder_config is not None else None
-        model.token_merging = as_token_merging(token_merging if token_merging is not None else configured)
-        read_opts = dict(reader_options or {})
-        origin = "freshly initialised tokenizer (random weights)"
-    if pooling is None:
-        pooling = run_pooling(model.run_info.config) if run is not None else "cls"  # type: ignore[attr-defined]
-    pool = Pool(pooling, modality)
-    # issue 13: an aligned run embeds into its shared space (its projection) and names that space
-    from metaframe.space import aligned_embedder
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not sharded:
+        raise ConfigError(
+            f"--out: {str(out_path) if out_path is not None else 'not given'} — under torchrun ({world} processes) --out "
+            "must name a folder, where each process writes its own shards (e.g. --out embeddings/)"
+        )
+    dev = resolve_device(device)
+    if sharded:
+        from .encode_shards import encode_to_folder
 
-    aligned = aligned_embedder(model, modality) if run is not None else None
-    apply_threads(num_workers, model.run_info.config.threads if run is not None else "auto")  # type: ignore[attr-defined]
-    files = expand_sources(sources, mod)
+        return encode_to_folder(
+            modality, sources, out_path,  # type: ignore[arg-type]
+            device=dev, shard_size=shard_size, batch_size=batch_size, num_workers=num_workers,
+            skip_errors=skip_errors, quiet=quiet, bucket_by_length=bucket_by_length, callback=callback, member=member,
+            options=dict(run=run, encoder=encoder, encoder_config=encoder_config, tokenizer_options=tokenizer_options,
+                         reader_options=reader_options, pooling=pooling, token_merging=token_merging),
+        )
+    p = prepare(
+        modality, run=run, encoder=encoder, encoder_config=encoder_config, tokenizer_options=tokenizer_options,
+        reader_options=reader_options, pooling=pooling, device=dev, num_workers=num_workers, token_merging=token_merging,
+    )
+    files = expand_inputs(sources, p.modality, skip_errors)
     if not files:
         raise ConfigError("no inputs to encode")
-    loader = torch.utils.data.DataLoader(
-        _ReadSafely(files, mod, read_opts),
-        batch_size=batch_size,
-        collate_fn=_CollateGood(mod),
-        num_workers=num_workers,
-        prefetch_factor=4 if num_workers else None,
-        worker_init_fn=worker_init,
-    )
-    rows: list[torch.Tensor] = []
+    embedder = Embedder(p, files, skip_errors, member=member)
+    loader = embedder.loader(batch_order(files, range(len(files)), batch_size, bucket_by_length), num_workers)
     kept: list[int] = []
-    failed: list[dict[str, str]] = []
-
-    def fail(i: int, problem: str) -> None:
-        if not skip_errors:
-            raise ReadError(files[i], problem + " (pass --skip-errors to skip such files)")
-        failed.append({"source": describe_source(files[i]), "error": problem})
-        print(f"skipped {describe_source(files[i])}: {problem}", file=sys.stderr)
-
-    def embed(batch: Any) -> torch.Tensor:
-        if aligned is not None:
-            return aligned[0](move_to(batch, dev, non_blocking=True)).float().cpu()
-        return pool(model.encode({modality: move_to(batch, dev, non_blocking=True)})).float().cpu()
-
-    def keep(indices: list[int], vec: torch.Tensor) -> None:
-        finite = torch.isfinite(vec).flatten(1).all(dim=1)
-        for row, i in enumerate(indices):
-            if not bool(finite[row]):
-                fail(i, NON_FINITE)
-        rows.append(vec[finite])
-        kept.extend(i for row, i in enumerate(indices) if bool(finite[row]))
-
-    def one_by_one(indices: list[int], samples: list[Any]) -> None:
-        """A batch the tokenizer refused: each sample alone, so only the ones that do not fit fail."""
-        for i, sample in zip(indices, samples):
-            try:
-                vec = embed(mod.collate([sample]))
-            except Exception as exc:  # noqa: BLE001 - filtered by _unfit
-                if not _unfit(exc):
-                    raise
-                fail(i, _problem(exc))
-                continue
-            keep([i], vec)
-
+    rows: list[torch.Tensor] = []
+    failed: list[tuple[int, str]] = []
     with torch.inference_mode(), tqdm(total=len(files), desc=f"encode {modality}", unit="file", disable=quiet) as bar:
-        for indices, batch, bad, refusal, samples in loader:
-            if refusal is not None and not skip_errors:
-                raise CollateError(refusal)
-            for i, problem in bad:
-                fail(i, problem)
-            if refusal is not None:
-                one_by_one(indices, samples)
-            elif batch is not None:
-                try:
-                    vec = embed(batch)
-                except Exception as exc:  # noqa: BLE001 - filtered by _unfit
-                    if not _unfit(exc):
-                        raise
-                    one_by_one(indices, _reread(files, indices, mod, read_opts))
-                else:
-                    keep(indices, vec)
-            bar.update(len(indices) + len(bad))
-    embeddings = torch.cat(rows) if rows else torch.zeros(0, model.embed_dim)
-    names = [describe_source(files[i]) for i in kept]
-    result = EncodeResult(embeddings, names, failed)
+        for done in embedder.run(loader):
+            kept += done.indices
+            rows.append(done.vectors)
+            failed += done.failed
+            bar.update(done.seen)
+    order = np.argsort(np.asarray(kept, dtype=np.int64), kind="stable")
+    embeddings = torch.cat(rows)[torch.from_numpy(order)] if kept else torch.zeros(0, p.width)
+    names = [source_name(files[kept[j]]) for j in order]
+    failures = [{"source": source_name(files[i]), "error": e} for i, e in sorted(failed)]
+    result = EncodeResult(embeddings, names, failures, encoded=len(kept),
+                          real_tokens=embedder.real_tokens, padded_tokens=embedder.padded_tokens)
     if out_path is not None:
         write_embeddings(out_path, embeddings)
         index = out_path.with_suffix(out_path.suffix + ".json")
         payload = {
             "modality": modality,
             "rows": names,
-            "failed": failed,
+            "failed": failures,
             "shape": list(embeddings.shape),
-            "pooling": pooling,
-            "tokenizer": origin,
-            "encoder": aligned[1] if aligned is not None else getattr(model.encoder, "identity").to_dict(),
+            "pooling": p.pooling,
+            "tokenizer": p.origin,
+            "encoder": p.encoder_identity,
         }
         atomic_write_text(index, json.dumps(payload, indent=2) + "\n")
         result.out, result.index = out_path, index
     return result
 
 
-def _reread(files: list[Any], indices: list[int], modality: Modality, options: dict[str, Any]) -> list[Any]:
-    """The samples of a batch the tokenizer refused, read again here (the worker kept only the batch)."""
-    return [modality.read(files[i], **options) for i in indices]
+def is_folder_output(path: Path) -> bool:
+    """``--out`` names a folder of shards: an existing folder, or a path without a suffix."""
+    return path.is_dir() or (path.suffix == "" and not path.exists())
 
 
 def run_pooling(config: Any) -> str:

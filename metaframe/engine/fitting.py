@@ -18,6 +18,7 @@ from metaframe.threads import worker_init
 
 from .data import Example
 from .distributed import Dist, broadcast_object
+from .shards import read_source
 
 FIT_CHUNK = 16
 """Samples per DataLoader item while fitting (workers read ahead in chunks of this size)."""
@@ -38,7 +39,7 @@ class _ModalityInputs(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> Any:
         ex = self.examples[index]
         source = ex.inputs[self.name]
-        return self.modality.read(source, **self.options) if ex.needs_read else source
+        return read_source(self.modality, source, self.options) if ex.needs_read else source
 
 
 def _as_list(items: list[Any]) -> list[Any]:

@@ -16,6 +16,7 @@ from metaframe.modality import Modality
 from metaframe.threads import worker_init
 
 from .data import Example, encode_target
+from .shards import read_source
 
 
 class ExampleDataset(torch.utils.data.Dataset):
@@ -42,7 +43,7 @@ class ExampleDataset(torch.utils.data.Dataset):
         ex = self.examples[index]
         if not ex.needs_read:
             return dict(ex.inputs)
-        return {m: mod.read(ex.inputs[m], **self.reader_options.get(m, {})) for m, mod in self.modalities.items()}
+        return {m: read_source(mod, ex.inputs[m], self.reader_options.get(m, {})) for m, mod in self.modalities.items()}
 
     def __getitem__(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
         ex = self.examples[index]

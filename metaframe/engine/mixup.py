@@ -5,9 +5,13 @@ Mixup takes ``lam * x + (1 - lam) * x[perm]`` with ``lam ~ Beta(alpha, alpha)``;
 the partner's box, ``lam`` being the share of the sample left. Targets become the same blend of
 one-hot (classification) or multi-hot (multi-label) rows, so the loss takes soft targets.
 
-Only image-like ``[B, C, H, W]`` and spectrogram ``[B, T, F]`` tensors are mixed; any other
-collated batch is a ConfigError naming ``mixup.modalities``. The draw of step ``s`` depends on
-``(seed, s)`` only, so a resumed run mixes like an uninterrupted one.
+What can be mixed is ``metaframe.mixable``'s business: image-like ``[B, C, H, W]`` and
+spectrogram ``[B, T, F]`` tensors, and the batch types plugins register there (the audio
+plugin's padded waveforms); any other collated batch is a ConfigError naming
+``mixup.modalities``. The draw of step ``s`` depends on ``(seed, s)`` only, so a resumed run
+mixes like an uninterrupted one. Under torchrun each process mixes its own share of the global
+batch: partners come from the same process, and every process draws the same ``lam`` (the global
+batch has one ``lam``, as in one process).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from metaframe.mixable import CutBox, cut, grid, mix, mixable
 from metaframe_registry import ConfigError
 
 from .config import TrainConfig
@@ -27,25 +32,40 @@ def enabled(cfg: TrainConfig) -> bool:
     return bool(cfg.mixup.alpha or cfg.mixup.cutmix_alpha)
 
 
-def _check_batch(name: str, batch: Any) -> torch.Tensor:
-    if isinstance(batch, torch.Tensor) and batch.ndim in (3, 4) and batch.is_floating_point():
+def _check_batch(name: str, batch: Any) -> Any:
+    if mixable(batch):
         return batch
+    if not isinstance(batch, torch.Tensor):
+        # a plugin registers its batch type next to its collate, which may so far have run only in
+        # DataLoader workers: import the collate's module here, then ask again
+        from metaframe.api import get_modality
+
+        modality = get_modality(name)
+        if modality.manifest.collate is not None:
+            modality._resolve("collate")
+        if mixable(batch):
+            return batch
     found = f"a {batch.ndim}-d {batch.dtype} tensor" if isinstance(batch, torch.Tensor) else f"a {type(batch).__name__}"
     raise ConfigError(
         f"mixup.modalities: {name!r} collates to {found} — mixup needs float [B, C, H, W] (images) or "
-        "[B, T, F] (spectrograms) batches; leave this modality out of mixup.modalities"
+        "[B, T, F] (spectrograms) batches, or a batch type its plugin registered in metaframe.mixable "
+        "(the audio plugin's waveforms); leave this modality out of mixup.modalities"
     )
 
 
-def _box(lam: float, sizes: tuple[int, int], rng: np.random.Generator) -> tuple[slice, slice, float]:
-    """A box over the last two dims covering about ``1 - lam`` of the area; the area actually cut."""
+def _box(lam: float, sizes: tuple[int, int], rng: np.random.Generator) -> CutBox:
+    """A box on an ``h x w`` grid covering about ``1 - lam`` of it (a span of the columns when
+    ``h`` is 1: waveforms), in relative coordinates that land on whole cells."""
     h, w = sizes
-    cut = np.sqrt(1.0 - lam)
-    bh, bw = int(round(h * cut)), int(round(w * cut))
+    if h == 1:
+        bh, bw = 1, int(round(w * (1.0 - lam)))
+    else:
+        side = np.sqrt(1.0 - lam)
+        bh, bw = int(round(h * side)), int(round(w * side))
     cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
     y0, y1 = max(cy - bh // 2, 0), min(cy + bh - bh // 2, h)
     x0, x1 = max(cx - bw // 2, 0), min(cx + bw - bw // 2, w)
-    return slice(y0, y1), slice(x0, x1), (y1 - y0) * (x1 - x0) / float(h * w)
+    return CutBox(y0 / h, y1 / h, x0 / w, x1 / w)
 
 
 def mix_batch(
@@ -56,36 +76,27 @@ def mix_batch(
     step: int,
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The batch of optimiser step ``step``, mixed (or as it is when this step draws no mixing)."""
-    mix = cfg.mixup
+    mix_cfg = cfg.mixup
     rng = np.random.default_rng([cfg.seed, step, 0x6D6978])
-    names = mix.modalities or list(inputs)
+    names = mix_cfg.modalities or list(inputs)
     batches = {m: _check_batch(m, inputs[m]) for m in names}
-    if rng.random() >= mix.prob:
+    if rng.random() >= mix_cfg.prob:
         return inputs, targets
-    use_cutmix = mix.cutmix_alpha > 0 and (mix.alpha <= 0 or rng.random() < mix.switch_prob)
-    a = mix.cutmix_alpha if use_cutmix else mix.alpha
+    use_cutmix = mix_cfg.cutmix_alpha > 0 and (mix_cfg.alpha <= 0 or rng.random() < mix_cfg.switch_prob)
+    a = mix_cfg.cutmix_alpha if use_cutmix else mix_cfg.alpha
     lam = float(rng.beta(a, a))
-    size = next(iter(batches.values())).shape[0]
+    size = next(iter(targets.values())).shape[0]
     perm = torch.from_numpy(rng.permutation(size))
     out = dict(inputs)
     if use_cutmix:
-        frac = None
-        y0 = x0 = 0.0
+        # one box in relative coordinates, drawn on the first modality's grid: the same share cut everywhere
+        box = _box(lam, grid(next(iter(batches.values()))), rng)
+        lam = 1.0 - box.area
         for m, x in batches.items():
-            h, w = x.shape[-2:]
-            if frac is None:  # one box in relative coordinates: the same share cut from every modality
-                rows, cols, area = _box(lam, (h, w), rng)
-                frac = (rows.start / h, rows.stop / h, cols.start / w, cols.stop / w)
-                lam = 1.0 - area
-            y0, y1, x0, x1 = frac
-            rows = slice(int(round(y0 * h)), int(round(y1 * h)))
-            cols = slice(int(round(x0 * w)), int(round(x1 * w)))
-            mixed = x.clone()
-            mixed[..., rows, cols] = x[perm.to(x.device)][..., rows, cols]
-            out[m] = mixed
+            out[m] = cut(x, perm, box)
     else:
         for m, x in batches.items():
-            out[m] = lam * x + (1.0 - lam) * x[perm.to(x.device)]
+            out[m] = mix(x, perm, lam)
     return out, mix_targets(cfg, targets, label_maps, lam, perm)
 
 

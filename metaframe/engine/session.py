@@ -17,6 +17,7 @@ from .data import Example
 from .distributed import Dist
 from .loader import Collator, EpochBatchSampler, ExampleDataset
 from .recipes import ResolvedConfig
+from .shard_data import ShardEpochPlan
 
 
 class Session:
@@ -47,7 +48,7 @@ class Session:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler | None
-    sampler: EpochBatchSampler
+    sampler: EpochBatchSampler | ShardEpochPlan
     steps_per_epoch: int
     total_steps: int
     global_step: int

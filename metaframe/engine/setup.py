@@ -25,6 +25,8 @@ from .fitting import fit_tokenizers
 from .loader import Collator, EpochBatchSampler, ExampleDataset
 from .recipes import ResolvedConfig
 from .session import Session, fresh_state
+from .shard_data import ShardEpochPlan, ShardExampleDataset, is_sharded, shard_layout
+from .shards import read_source
 
 
 def open_session(
@@ -129,7 +131,8 @@ def _build_data(s: Session) -> None:
         return
     targets = [h.target for h in s.cfg.heads.values()]
     readers = _reader_options(s.cfg)
-    s.train_set = ExampleDataset(s.train_examples, s.modalities, readers, s.label_maps, targets)
+    train_type = ShardExampleDataset if is_sharded(s.train_examples) else ExampleDataset
+    s.train_set = train_type(s.train_examples, s.modalities, readers, s.label_maps, targets)
     s.val_set = ExampleDataset(s.val_examples, s.modalities, readers, s.label_maps, targets)
     # check every validation target against the label maps now, not after the first epoch
     for example in s.val_examples:
@@ -149,7 +152,7 @@ def _probe_readers(s: Session) -> None:
         if not options or name not in example.inputs:  # an align row may lack a modality
             continue
         try:
-            modality.read(example.inputs[name], **options)
+            read_source(modality, example.inputs[name], options)
         except ReadError:
             raise
         except ConfigError as exc:
@@ -164,8 +167,25 @@ def _build_optimisation(s: Session) -> None:
     s.optimizer = build_optimizer(cfg, s.model)
     if cfg.batch_size % s.info.world:
         raise ConfigError(f"batch_size: {cfg.batch_size} — must be divisible by the {s.info.world} processes")
-    s.sampler = EpochBatchSampler(len(s.train_set), cfg.batch_size, cfg.seed, s.info.rank, s.info.world)
+    if is_sharded(s.train_examples):  # each rank and worker streams its own shards (metaframe.engine.shard_data)
+        if cfg.data.bucket_by_length:
+            raise ConfigError("data.bucket_by_length: true — not available with WebDataset shards (each worker streams its own shards in order)")
+        s.sampler = ShardEpochPlan(
+            shard_layout(s.train_examples), cfg.batch_size, cfg.seed, s.info.rank, s.info.world, cfg.num_workers, cfg.epochs
+        )
+    elif cfg.data.bucket_by_length:
+        from .bucketing import LengthBucketSampler, probe_length
+
+        lengths = [probe_length(example.inputs) for example in s.train_examples]
+        s.sampler = LengthBucketSampler(lengths, cfg.batch_size, cfg.seed, s.info.rank, s.info.world)
+    else:
+        s.sampler = EpochBatchSampler(len(s.train_set), cfg.batch_size, cfg.seed, s.info.rank, s.info.world)
     s.steps_per_epoch = len(s.sampler)
+    if s.steps_per_epoch == 0 and is_sharded(s.train_examples):
+        raise ConfigError(
+            f"data.train: {len(s.sampler.layout.shards)} shards of {len(s.train_set)} samples give a process or DataLoader "
+            f"worker no full batch of {cfg.batch_size // s.info.world}; write more, smaller shards or lower batch_size / num_workers"
+        )
     if s.steps_per_epoch == 0:
         raise ConfigError(f"batch_size: {cfg.batch_size} — larger than the {len(s.train_set)} training samples allow")
     s.total_steps = cfg.max_steps or cfg.epochs * s.steps_per_epoch
@@ -200,6 +220,9 @@ def _check_changes(s: Session, allow: bool) -> None:
     if not path.is_file():
         return
     s.config_changes = check_resume_config(s.run_dir, load_config(path), s.cfg, allow)
+    if is_sharded(s.train_examples) and s.state["batch"] and any(f == "num_workers" for f, _, _ in s.config_changes):
+        s.say(f"warning: num_workers changed in the middle of epoch {s.state['epoch'] + 1}: its shards are dealt anew, so "
+              "the rest of this epoch may repeat or miss samples; the next epochs are exact")
     if any(f.startswith(("optimizer.", "schedule.", "epochs", "max_steps")) for f, _, _ in s.config_changes):
         apply_optimizer_settings(s.optimizer, s.scheduler, s.cfg)
 

@@ -29,6 +29,7 @@ from .loader import make_loader
 from .recipes import resolve_config
 from .rundir import append_record, finish_files, start_files
 from .session import Session
+from .shard_data import ShardEpochPlan, make_shard_loader
 from .setup import open_session
 from .validation import validate
 
@@ -126,7 +127,10 @@ def _loop(s: Session) -> TrainResult:
         if from_recipes:
             s.say("from plugin recipes (the config leaves these out): " + "; ".join(from_recipes))
     barrier(s.info)
-    loader = make_loader(s.train_set, s.collate, s.sampler, cfg.num_workers, pin=s.device.type == "cuda")
+    if isinstance(s.sampler, ShardEpochPlan):
+        loader = make_shard_loader(s.train_set, s.collate, s.sampler, cfg.num_workers, s.device.type == "cuda", cfg.data.skip_errors)
+    else:
+        loader = make_loader(s.train_set, s.collate, s.sampler, cfg.num_workers, pin=s.device.type == "cuda")
     start_epoch = int(s.state["epoch"])
     epoch, t_start = start_epoch, time.perf_counter()
     while not s.done and (cfg.max_steps or epoch < cfg.epochs):

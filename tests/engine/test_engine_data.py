@@ -23,13 +23,13 @@ def test_a_manifest_cell_longer_than_a_file_name_is_a_value(register_modality, t
 @pytest.mark.parametrize("fmt", ["auto", "dataset"])
 def test_a_file_no_reader_understands_is_one_readable_error(register_modality, tmp_path: Path, fmt: str) -> None:
     register_modality("toy", **toy_fields())  # no dataset reader
-    (tmp_path / "data.parquet").write_bytes(b"PAR1")
-    config = toy_config(tmp_path / "data.parquet", tmp_path / "run", data={"train": str(tmp_path / "data.parquet"), "format": fmt})
+    (tmp_path / "data.h5").write_bytes(b"\x89HDF\r\n")  # .parquet is a manifest now
+    config = toy_config(tmp_path / "data.h5", tmp_path / "run", data={"train": str(tmp_path / "data.h5"), "format": fmt})
     with pytest.raises(metaframe.ConfigError) as info:
         metaframe.train(config, quiet=True)
     message = str(info.value)
-    assert str(tmp_path / "data.parquet") in message and "\n" not in message
-    for accepted in (".csv", ".jsonl", "sub-folder per class", "dataset reader"):
+    assert str(tmp_path / "data.h5") in message and "\n" not in message
+    for accepted in (".csv", ".jsonl", ".parquet", "sub-folder per class", "dataset reader"):
         assert accepted in message
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
+import yaml
 
 import metaframe
 from engine_helpers import tiny_config
@@ -101,3 +104,78 @@ def test_a_run_with_mixup_and_cutmix_trains(image_folders: Path, tmp_path: Path)
     assert mixed.steps == plain.steps
     assert mixed.final["train_loss"] != pytest.approx(plain.final["train_loss"])
     assert 0.0 <= mixed.final["val_accuracy"] <= 1.0
+
+
+RECORD = textwrap.dedent(
+    """
+    import os, sys
+    import torch
+    import metaframe
+    import metaframe.engine.epoch as epoch
+
+    records, real = [], epoch.mix_batch
+
+    def recording(cfg, inputs, targets, label_maps, step):
+        mixed, soft = real(cfg, inputs, targets, label_maps, step)
+        records.append({"step": step, "x": inputs["image"].clone(), "y": targets["label"].clone(),
+                        "mixed": mixed["image"].clone(), "soft": soft["label"].clone()})
+        return mixed, soft
+
+    epoch.mix_batch = recording
+    metaframe.train(sys.argv[1], quiet=True)
+    torch.save(records, os.path.join(sys.argv[2], f"rank{os.environ['RANK']}.pt"))
+    """
+)
+
+
+def _partner(x: torch.Tensor, mixed: torch.Tensor, i: int) -> tuple[int, float | None]:
+    """The j of this process's batch with mixed[i] = lam * x[i] + (1 - lam) * x[j], and lam (None: j = i)."""
+    if torch.allclose(mixed[i], x[i], atol=1e-5):
+        return i, None
+    for j in range(x.shape[0]):
+        d = (x[i] - x[j]).flatten()
+        if j == i or float(d.norm()) == 0:
+            continue
+        lam = float(((mixed[i] - x[j]).flatten() @ d) / (d @ d))
+        if torch.allclose(mixed[i], lam * x[i] + (1 - lam) * x[j], atol=1e-4):
+            return j, lam
+    raise AssertionError(f"sample {i}: no partner in this process's share of the batch")
+
+
+def test_under_torchrun_each_process_mixes_its_share_with_one_lam(tmp_path: Path) -> None:
+    """Two gloo processes: partners from the same process, the same lam on both, targets mixed alike."""
+    from engine_helpers import run_module, write_image_folders
+
+    data = write_image_folders(tmp_path / "images", per_class=16)  # 24 for training: 3 global batches of 8
+    config = tiny_config(data, tmp_path / "run", epochs=1, batch_size=8, mixup={"alpha": 0.8})
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "script.py").write_text(RECORD)
+    done = run_module(["torchrun", "--standalone", "--nproc-per-node", "2", str(tmp_path / "script.py"),
+                       str(tmp_path / "config.yaml"), str(tmp_path)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
+    assert [r["step"] for r in ranks[0]] == [r["step"] for r in ranks[1]] == [0, 1, 2]
+    lams_seen = 0
+    for step_records in zip(*ranks):
+        lams: list[float] = []
+        for rec in step_records:
+            assert rec["x"].shape[0] == 4  # each process holds half of the global batch of 8
+            onehot = F.one_hot(rec["y"], 2).float()
+            for i in range(4):
+                j, lam = _partner(rec["x"], rec["mixed"], i)
+                if lam is not None:
+                    lams.append(lam)
+                    assert torch.allclose(rec["soft"][i], lam * onehot[i] + (1 - lam) * onehot[j], atol=1e-4)
+                else:
+                    assert torch.allclose(rec["soft"][i], onehot[i], atol=1e-4)
+        assert all(abs(lam - lams[0]) < 1e-3 for lam in lams)  # one lam per step, on both processes
+        lams_seen += len(lams)
+    assert lams_seen > 0
+
+
+def test_validation_and_evaluate_never_mix(image_folders: Path, tmp_path: Path) -> None:
+    """The validation loss of a mixed run is the plain loss of its model on the validation split."""
+    raw = tiny_config(image_folders, tmp_path / "run", epochs=1, mixup={"alpha": 0.8, "cutmix_alpha": 1.0})
+    run = metaframe.train(parse_config(raw), quiet=True)
+    report = metaframe.evaluate(run.run_dir, checkpoint="last", quiet=True, device="cpu")
+    assert report["heads"]["label"]["loss"] == pytest.approx(run.final["val_loss"], rel=1e-5)

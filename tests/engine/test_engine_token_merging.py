@@ -45,12 +45,15 @@ def test_evaluate_and_encode_cli_take_token_merging(trained_run: Path, image_fol
     files = [str(f) for f in sorted((image_folders / "dog").glob("*.png"))[:2]]
     out = tmp_path / "emb.npy"
     done = run_module(["metaframe", "encode", "image", *files, "--out", str(out), "--run", str(trained_run),
-                       "--token-merging", "0.5", "--pooling", "cls", "--workers", "0", "-q"])
+                       "--token-merging", "0.5:decreasing", "--pooling", "cls", "--workers", "0", "-q"])
     assert done.returncode == 0, done.stderr
-    expected = _cls(metaframe.load_run(trained_run, token_merging=TokenMerging(ratio=0.5)), [Path(f) for f in files])
+    merging = TokenMerging(ratio=0.5, schedule="decreasing")
+    expected = _cls(metaframe.load_run(trained_run, token_merging=merging), [Path(f) for f in files])
     np.testing.assert_allclose(np.load(out), expected.numpy(), atol=1e-5)
     bad = run_module(["metaframe", "evaluate", str(trained_run), "--token-merging", "lots"])
     assert bad.returncode != 0 and "--token-merging" in bad.stderr and "'lots'" in bad.stderr
+    bad = run_module(["metaframe", "evaluate", str(trained_run), "--token-merging", "0.5:fast"])
+    assert bad.returncode != 0 and "'0.5:fast'" in bad.stderr and "schedule" in bad.stderr
 
 
 def test_the_config_field_is_validated_and_read_by_load_run(trained_run: Path) -> None:

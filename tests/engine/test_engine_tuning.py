@@ -99,3 +99,9 @@ def test_bad_tuning_configs_name_the_field(image_folders: Path, tmp_path: Path) 
         )
     with pytest.raises(ConfigError, match=r"encoder\.adapters\.rank: 0"):
         metaframe.train(config(image_folders, tmp_path / "r3", adapters={"rank": 0}), quiet=True)
+    none = tiny_config(image_folders, tmp_path / "r4", encoder={"name": "none", "options": {"embed_dim": 32},
+                                                                "prompts": {"num_tokens": 2, "deep": True}})
+    with pytest.raises(ConfigError, match=r"^encoder\.prompts\.deep: prompts before every block, but encoder 'none' has no blocks"):
+        metaframe.train(none, quiet=True)
+    none["encoder"]["prompts"]["deep"] = False  # shallow prompts need no blocks
+    assert metaframe.train({**none, "epochs": 1}, quiet=True).steps > 0

@@ -268,6 +268,6 @@ def test_the_cuda_half_is_skipped_with_a_reason_without_cuda(register_modality, 
         Check("check_tokenizer_runs_on_cuda")("toy")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="skipped: no CUDA")
 def test_the_cuda_half_runs_on_a_gpu(register_modality):
     check_tokenizer_runs_on_cuda(toy(register_modality))

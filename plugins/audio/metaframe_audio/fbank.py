@@ -251,16 +251,21 @@ def kaldi_fbank_batch(
         lengths = torch.as_tensor(lengths, device=device).long()
         if lengths.shape != (batch,):
             raise ValueError(f"lengths must be [batch] = [{batch}], got shape {tuple(lengths.shape)}")
-        if bool((lengths > total).any()):
+    if torch.compiler.is_exporting():  # checks on the lengths' values cannot be held by a graph: collate made them
+        if min_duration > 0.0:
+            raise ValueError(f"min_duration={min_duration} cannot be exported: it returns no frames depending on the "
+                             "lengths' values; export with min_duration=0")
+    else:
+        if lengths is not None and bool((lengths > total).any()):
             raise ValueError(f"a length exceeds the waveform's {total} samples: {lengths.tolist()}")
-    shortest = int(lengths.min()) if lengths is not None else total
-    if shortest < min_duration * sample_frequency:
-        return torch.empty(0, device=device, dtype=dtype)
-    if shortest < size:
-        raise ValueError(
-            f"a clip of {shortest} samples is shorter than one {frame_length} ms frame "
-            f"({size} samples at {sample_frequency} Hz)"
-        )
+        shortest = int(lengths.min()) if lengths is not None else total
+        if shortest < min_duration * sample_frequency:
+            return torch.empty(0, device=device, dtype=dtype)
+        if shortest < size:
+            raise ValueError(
+                f"a clip of {shortest} samples is shorter than one {frame_length} ms frame "
+                f"({size} samples at {sample_frequency} Hz)"
+            )
     eps = torch.tensor(EPSILON, device=device, dtype=dtype)
 
     frames = _frames(waveform, lengths, size, shift, snip_edges)  # [B, m, W]

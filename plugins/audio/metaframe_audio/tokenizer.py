@@ -202,12 +202,10 @@ class AudioPatchTokenizer(nn.Module):
             batch = AudioBatch(self.augment(wave, audio.lengths.to(wave.device)), audio.lengths, audio.sample_rate)
         feats, frames = self.log_mel(batch)
         with torch.autocast(device_type=feats.device.type, enabled=False):
-            if self.target_length is not None:
-                have = feats.shape[1]
-                if have >= self.target_length:
-                    feats = feats[:, : self.target_length]
-                else:  # AST pads the log-Mel features with zeros, then normalises
-                    feats = torch.nn.functional.pad(feats, (0, 0, 0, self.target_length - have))
+            if self.target_length is not None:  # AST pads the log-Mel features with zeros (then normalises) or crops;
+                # padding by the full target then cropping needs no branch on the clip length, so an exported graph
+                # takes clips of any length
+                feats = torch.nn.functional.pad(feats, (0, 0, 0, self.target_length))[:, : self.target_length]
                 frames = frames.clamp(max=self.target_length)
             else:  # pad so that every patch starting inside the longest clip exists, whatever the batch
                 last_start = self.patch_stride * ((int(frames.max()) - 1) // self.patch_stride)

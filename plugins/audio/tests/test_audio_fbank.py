@@ -170,7 +170,7 @@ def test_bad_arguments_say_what_is_wrong() -> None:
     assert kaldi_fbank(torch.zeros(1, 1600), min_duration=1.0).numel() == 0  # torchaudio returns empty
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="skipped: no CUDA")
 def test_same_result_on_gpu(ref) -> None:
     wave = torch.from_numpy(ref["wave_1"])[None]
     wave = wave - wave.mean()

@@ -70,7 +70,7 @@ def test_fixed_number_of_centres_and_too_small_clouds(pc):
 
 def test_augmentation_in_training_only(pc):
     torch.manual_seed(0)
-    tok = pc.build_tokenizer(embed_dim=16, k=8, augment={"rotate_axis": "z", "jitter": 0.02})
+    tok = pc.build_tokenizer(embed_dim=16, k=8, augment={"rotate_axis": "z", "jitter": 0.02, "scale": [0.8, 1.25]})
     batch = pc.collate(clouds(pc, [64, 64]))
     tok.eval()
     torch.testing.assert_close(tok(batch).tokens, tok(batch).tokens)

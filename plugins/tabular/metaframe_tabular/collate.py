@@ -1,9 +1,13 @@
-"""Rows → a column-wise batch. Every row must have the same columns (in any order)."""
+"""Rows → a column-wise batch (every row must have the same columns, in any order), and its tensor form."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+import torch
+
+from metaframe.device import Movable
 
 
 @dataclass
@@ -15,6 +19,23 @@ class TableBatch:
 
     def __len__(self) -> int:
         return self.num_rows
+
+
+@dataclass
+class TableTensors(Movable):
+    """A ``TableBatch`` after the fitted lookups, tensors only: what the tokenizer's tensor part takes.
+
+    ``TabularTokenizer.tensor_batch`` makes it (standardising, vocabulary lookup: Python work on raw
+    values); the tokenizer's ``forward`` and an exported graph take it. Numeric columns come first,
+    then categorical ones, each in the fitted order.
+    """
+
+    numeric: torch.Tensor  # [B, numeric columns] float32, standardised, 0 where missing
+    categories: torch.Tensor  # [B, categorical columns] int64, index in the column's categories, 0 = unknown / missing
+    missing: torch.Tensor  # [B, numeric + categorical columns] bool
+
+    def __len__(self) -> int:
+        return int(self.numeric.shape[0])
 
 
 def flatten_rows(samples: Sequence[Any]) -> list[dict[str, Any]]:

@@ -5,6 +5,10 @@
 - numeric column: standardised with the fitted mean / std, then ``z * w_col + b_col``;
 - a missing value (None / NaN) in any column: that column's learned missing token.
 
+Reading the raw values (standardising, vocabulary lookup, counting missing and unknown values)
+is Python work, ``tensor_batch``; the rest of ``forward`` is tensors only (``TableTensors`` in), so
+it can be exported as a graph.
+
 The parameter shapes depend on the fitted vocabularies, so the order is:
 ``build → fit(train rows) → create the optimiser → train → save state_dict + fitted_state()``,
 and to restore: ``build(fitted_state=...)`` (or ``load_fitted_state``) → ``load_state_dict``.
@@ -26,7 +30,7 @@ from metaframe import extras as keys
 from metaframe.ops.guards import FLOAT32_MAX
 from metaframe.tokens import TokenBatch
 
-from .collate import TableBatch, collate_rows, flatten_rows
+from .collate import TableBatch, TableTensors, collate_rows, flatten_rows
 from .schema import CATEGORICAL, NUMERIC, Column, category_key, fit_columns, from_state, to_state
 
 
@@ -160,7 +164,7 @@ class TabularTokenizer(nn.Module):
                 + f". Fitted columns, in order: {', '.join(self.column_names)}"
             )
 
-    def _numeric(self, batch: TableBatch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def _numeric(self, batch: TableBatch) -> tuple[torch.Tensor, torch.Tensor]:
         b = batch.num_rows
         values = np.empty((b, len(self._num)), dtype=np.float64)
         for j, col in enumerate(self._num):
@@ -179,14 +183,14 @@ class TabularTokenizer(nn.Module):
                 big = np.abs(values[:, j]) > FLOAT32_MAX
             if big.any():
                 raise ValueError(f"column {col.name!r} holds {values[np.argmax(big), j]!r}, beyond float32; rescale it")
-        missing = torch.from_numpy(np.isnan(values)).to(device)
+        missing = torch.from_numpy(np.isnan(values))
         # standardised in float64, then cast: (x - mean) of two float32-sized numbers can overflow float32
         mean = np.array([c.mean for c in self._num], dtype=np.float64)
         std = np.array([c.std for c in self._num], dtype=np.float64)
-        z = torch.from_numpy((np.nan_to_num(values, nan=0.0) - mean) / std).to(device=device, dtype=torch.float32)
+        z = torch.from_numpy((np.nan_to_num(values, nan=0.0) - mean) / std).to(dtype=torch.float32)
         return z.masked_fill(missing, 0.0), missing
 
-    def _categorical(self, batch: TableBatch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _categorical(self, batch: TableBatch) -> tuple[torch.Tensor, torch.Tensor]:
         b = batch.num_rows
         idx = np.zeros((b, len(self._cat)), dtype=np.int64)
         missing = np.zeros((b, len(self._cat)), dtype=bool)
@@ -207,24 +211,45 @@ class TabularTokenizer(nn.Module):
             if self.on_unknown == "error":
                 raise ValueError(message)
             warnings.warn(message, UnknownCategoryWarning, stacklevel=3)
-        ids = torch.from_numpy(idx).to(device) + self.cat_offsets
-        return ids, torch.from_numpy(missing).to(device), torch.from_numpy(unknown).to(device)
+        return torch.from_numpy(idx), torch.from_numpy(missing)
 
-    def forward(self, batch: Any) -> TokenBatch:
+    def tensor_batch(self, batch: Any) -> TableTensors:
+        """The Python part of ``forward``: raw values → standardised numbers, category indices, missing flags.
+
+        Checks the columns and the values, and counts missing and unknown values per column
+        (``missing_counts``, ``unknown_counts``). Run it before an exported graph (see docs/export.md).
+        """
         self._require_fitted()
         table = as_batch(batch)
         self.check_columns(table.columns)
+        z, num_missing = self._numeric(table)
+        ids, cat_missing = self._categorical(table)
+        missing = torch.cat([num_missing, cat_missing], dim=1)
+        for col, n in zip(self._num + self._cat, missing.sum(0).tolist()):
+            self.missing_counts[col.name] += int(n)
+        return TableTensors(z, ids, missing)
+
+    def forward(self, batch: Any) -> TokenBatch:
+        self._require_fitted()
+        t = batch if isinstance(batch, TableTensors) else self.tensor_batch(batch)
+        n_num, n_cat = len(self._num), len(self._cat)
+        shapes = (tuple(t.numeric.shape[1:]), tuple(t.categories.shape[1:]), tuple(t.missing.shape[1:]))
+        if shapes != ((n_num,), (n_cat,), (n_num + n_cat,)):
+            raise ValueError(
+                f"TableTensors: numeric / categories / missing have {shapes[0]} / {shapes[1]} / {shapes[2]} "
+                f"columns; the fitted tokenizer expects ({n_num},) / ({n_cat},) / ({n_num + n_cat},)"
+            )
         device = self.missing.device
-        z, num_missing = self._numeric(table, device)
-        ids, cat_missing, cat_unknown = self._categorical(table, device)
+        z, local, missing = t.numeric.to(device), t.categories.to(device), t.missing.to(device)
+        num_missing, cat_missing = missing[:, :n_num], missing[:, n_num:]
+        ids = local + self.cat_offsets
+        cat_unknown = (local == 0) & ~cat_missing
         num_tokens = z.unsqueeze(-1) * self.num_weight + self.num_bias  # [B, n_num, D]
         cat_tokens = self.cat_embed(ids)  # [B, n_cat, D]
         tokens = torch.cat([num_tokens, cat_tokens.to(num_tokens.dtype)], dim=1).index_select(1, self.perm)
-        missing = torch.cat([num_missing, cat_missing], dim=1).index_select(1, self.perm)
+        missing = missing.index_select(1, self.perm)
         unknown = torch.cat([torch.zeros_like(num_missing), cat_unknown], dim=1).index_select(1, self.perm)
         tokens = torch.where(missing.unsqueeze(-1), self.missing.unsqueeze(0).to(tokens.dtype), tokens)
-        for name, n in zip(self.column_names, missing.sum(0).tolist()):
-            self.missing_counts[name] += int(n)
         return TokenBatch(tokens, None, {keys.MISSING: missing, keys.UNKNOWN: unknown})
 
     def extra_repr(self) -> str:

@@ -81,6 +81,28 @@ def test_unseen_category_maps_to_unknown_and_is_counted(tabular):
         loud(tabular.collate(rows))
 
 
+def test_tensor_batch_then_forward_gives_the_tokens_of_the_raw_batch(tabular):
+    """``tensor_batch`` is the Python step an exported graph needs before it; the tensor part alone gives the same tokens."""
+    from metaframe_tabular.collate import TableTensors
+
+    tok = fitted(tabular)
+    rows = [{"age": 30, "job": "pilot", "zip": 1, "hours": None}, {"age": None, "job": "nurse", "zip": 2, "hours": 9.0}]
+    want = tok(tabular.collate(rows))
+    tok.reset_counts()
+    tensors = tok.tensor_batch(tabular.collate(rows))
+    assert tok.unknown_counts == {"job": 1} and tok.missing_counts == {"age": 1, "job": 0, "zip": 0, "hours": 1}
+    assert isinstance(tensors, TableTensors) and len(tensors) == 2
+    assert tensors.numeric.dtype == torch.float32 and tensors.categories.dtype == torch.int64
+    got = tok(tensors)
+    torch.testing.assert_close(got.tokens, want.tokens)
+    assert got.extras["missing"].tolist() == want.extras["missing"].tolist()
+    assert got.extras["unknown"].tolist() == want.extras["unknown"].tolist()
+    assert tok.missing_counts["age"] == 1  # the tensor part counts nothing twice
+    wrong = TableTensors(tensors.numeric[:, :1], tensors.categories, tensors.missing)
+    with pytest.raises(ValueError, match=r"numeric / categories / missing have \(1,\).*expects \(3,\) / \(1,\) / \(4,\)"):
+        tok(wrong)
+
+
 def test_min_frequency_sends_rare_categories_to_unknown(tabular):
     tok = fitted(tabular, min_frequency=2)
     assert tok.fitted_state()["columns"][1]["categories"] == ["clerk"]

@@ -78,9 +78,10 @@ class TextTokenizer(nn.Module):
             )
         device = self.token_embed.weight.device
         ids, mask = ids.to(device), mask.to(device)
-        real = ids[mask]
-        if real.numel() and (int(real.min()) < 0 or int(real.max()) >= self.vocab_size):
-            raise ValueError(f"token ids must lie in [0, {self.vocab_size}), found {int(real.min())}..{int(real.max())}")
+        if not torch.compiler.is_exporting():  # a check on the ids' values: a graph cannot hold it (collate made them)
+            real = ids[mask]
+            if real.numel() and (int(real.min()) < 0 or int(real.max()) >= self.vocab_size):
+                raise ValueError(f"token ids must lie in [0, {self.vocab_size}), found {int(real.min())}..{int(real.max())}")
         safe = ids.masked_fill(~mask, 0)
         tokens = self.token_embed(safe) + self.pos_embed[: ids.shape[1]]
         tokens = tokens * mask.unsqueeze(-1).to(tokens.dtype)

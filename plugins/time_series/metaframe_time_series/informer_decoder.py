@@ -8,7 +8,7 @@ GELU FFN; ``torch.nn.TransformerDecoderLayer``), a final LayerNorm and ``Linear(
 the last ``horizon`` outputs are the forecast. Full attention stands in for Informer's ProbSparse
 (the same result at these lengths, without its sampling).
 
-The history comes from ``extras[SERIES_VALUES]`` (time_series ``mode="patch"`` writes it), normalised
+The history comes from ``extras[SERIES_VALUES]`` (the time_series tokenizer writes it in both modes), normalised
 with the tokenizer's RevIN statistics when present; the forecast is de-normalised with them, as
 the ``forecast`` head does. Output ``[B, horizon, channels]`` in the data's units.
 """
@@ -73,7 +73,7 @@ class InformerDecoderHead(nn.Module):
         if keys.SERIES_VALUES not in extras:
             raise ValueError(
                 f"the informer_decoder head needs the input series in extras[{keys.SERIES_VALUES!r}]; "
-                "use the time_series tokenizer with mode='patch'"
+                "the time_series tokenizer writes it (mode 'patch' or 'step'); a tokenizer of another modality does not"
             )
         values = extras[keys.SERIES_VALUES]
         if values.shape[-1] != self.channels:

@@ -4,7 +4,8 @@
 positions (+ ``Linear(4, D)`` of calendar features), as Informer's DataEmbedding that
 Meta-Transformer uses. The circular padding wraps each series around its OWN last real step:
 a plain circular conv over a padded batch would read padding at both ends and make a
-series' first and last tokens depend on the longest series in its batch.
+series' first and last tokens depend on the longest series in its batch. The input series
+(data units, padding zeros) is left in ``extras[SERIES_VALUES]``, as the patch tokenizer does.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class StepTokenizer(nn.Module):
         batch = as_batch(batch)
         values, mask, lengths = batch.values, batch.mask, batch.lengths
         batch.check_channels(self.in_channels)
-        extras: dict[str, torch.Tensor] = {keys.LENGTHS: lengths}
+        # the input series in data units, for heads that read the history (informer_decoder)
+        extras: dict[str, torch.Tensor] = {keys.LENGTHS: lengths,
+                                           keys.SERIES_VALUES: values * mask.unsqueeze(-1).to(values.dtype)}
         if self.revin is not None:
             values, extras[keys.REVIN_LOC], extras[keys.REVIN_SCALE] = self.revin(values, mask)
         b, t, c = values.shape

@@ -21,9 +21,15 @@ def ts():
     return metaframe.get_modality("time_series")
 
 
-def _model(ts, encoder, **head_options):
+def _tokenizer(ts, mode="patch", **options):
+    if mode == "patch":
+        options = {"patch_len": 4, "stride": 4, **options}
+    return ts.build_tokenizer(D, mode=mode, in_channels=3, **options)
+
+
+def _model(ts, encoder, mode="patch", **head_options):
     torch.manual_seed(0)
-    tokenizer = ts.build_tokenizer(D, mode="patch", in_channels=3, patch_len=4, stride=4)
+    tokenizer = _tokenizer(ts, mode, normalize="revin")
     options = {"horizon": 5, "channels": 3, "label_len": 6, "d_model": 16, "num_heads": 2, **head_options}
     head = metaframe.build_head("informer_decoder", embed_dim=D, **options)
     return metaframe.MetaModel(encoder, {"time_series": tokenizer}, {"f": head}).eval()
@@ -33,8 +39,9 @@ def test_registered_with_the_time_series_plugin():
     assert "informer_decoder" in metaframe.list_heads()
 
 
-def test_forecast_shape_and_revin_undone_in_data_units(ts, encoder):
-    model = _model(ts, encoder)
+@pytest.mark.parametrize("mode", ["patch", "step"])
+def test_forecast_shape_and_revin_undone_in_data_units(ts, encoder, mode):
+    model = _model(ts, encoder, mode)
     x = torch.randn(20, 3)
     with torch.no_grad():
         y = model({"time_series": ts.collate([ts.read(x), ts.read(x[:12])])})["f"]
@@ -43,13 +50,14 @@ def test_forecast_shape_and_revin_undone_in_data_units(ts, encoder):
     torch.testing.assert_close(y_scaled[0], y[0] * 4 + 2, rtol=1e-3, atol=1e-3)
 
 
-def test_the_start_tokens_are_the_last_real_steps_of_each_series(ts, encoder):
-    model = _model(ts, encoder, label_len=4)
+@pytest.mark.parametrize("mode", ["patch", "step"])
+def test_the_start_tokens_are_the_last_real_steps_of_each_series(ts, encoder, mode):
+    model = _model(ts, encoder, mode, label_len=4)
     values = torch.arange(1.0, 21.0)[:, None].repeat(1, 3)
     batch = ts.collate([ts.read(values), ts.read(values[:10])])
     encoded = model.encode({"time_series": batch})
-    raw_model = _model(ts, encoder, label_len=4)
-    raw_model.tokenizers["time_series"] = ts.build_tokenizer(D, mode="patch", in_channels=3, patch_len=4, stride=4, normalize="none")
+    raw_model = _model(ts, encoder, mode, label_len=4)
+    raw_model.tokenizers["time_series"] = _tokenizer(ts, mode, normalize="none")
     history = raw_model.heads["f"].history(raw_model.encode({"time_series": batch}), "time_series")
     assert history[:, :, 0].tolist() == [[17, 18, 19, 20], [7, 8, 9, 10]]
     normed = model.heads["f"].history(encoded, "time_series")
@@ -82,15 +90,18 @@ def test_the_decoder_is_causal_over_its_start_tokens(ts, encoder):
 
 def test_without_series_values_the_error_names_the_fix(ts, encoder):
     model = _model(ts, encoder)
-    model.tokenizers["time_series"] = ts.build_tokenizer(D, mode="step", in_channels=3)
-    with pytest.raises(ValueError, match="needs the input series in extras\\['series_values'\\]; use the time_series tokenizer with mode='patch'"):
-        model.heads["f"](model.encode({"time_series": torch.randn(1, 16, 3)}))
+    encoded = model.encode({"time_series": torch.randn(1, 16, 3)})
+    del encoded.extras["time_series"][extras.SERIES_VALUES]  # as from a tokenizer of another modality
+    with pytest.raises(ValueError, match="needs the input series in extras\\['series_values'\\]; the time_series tokenizer writes it"):
+        model.heads["f"](encoded)
 
 
-def test_training_step_updates_tokenizer_and_decoder(ts, encoder):
-    model = _model(ts, encoder).train()
+@pytest.mark.parametrize("mode", ["patch", "step"])
+def test_training_step_updates_tokenizer_and_decoder(ts, encoder, mode):
+    model = _model(ts, encoder, mode).train()
     loss = torch.nn.functional.mse_loss(model({"time_series": torch.randn(2, 16, 3)})["f"], torch.randn(2, 5, 3))
     loss.backward()
     assert model.heads["f"].memory_proj.weight.grad.abs().sum() > 0
     assert model.heads["f"].value_embed.weight.grad.abs().sum() > 0
-    assert model.tokenizers["time_series"].proj.weight.grad.abs().sum() > 0
+    weights = [p.grad for n, p in model.tokenizers["time_series"].named_parameters() if n.endswith("weight")]
+    assert weights and all(g is not None and g.abs().sum() > 0 for g in weights)
