@@ -66,6 +66,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--token-merging", type=token_merging_arg, default=None, metavar="R|RATIO[:decreasing]", help=TOKEN_MERGING_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    # with MODALITY optional (--finalize), argparse no longer waits for FILES after the options:
+    # files that follow them are collected here (metaframe.cli.main)
+    p.set_defaults(_intermixed="inputs")
     return p
 
 
