@@ -30,8 +30,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("modality", nargs="?", help="modality name (see `metaframe list-modalities`)")
     p.add_argument("inputs", nargs="*", metavar="FILES_OR_DIRS",
-                   help="files, folders searched recursively, or WebDataset .tar shards (brace patterns such as "
-                   "'data/shard-{000000..000127}.tar' and globs are expanded; quote them)")
+                   help="files, folders searched recursively, manifests with --column, or WebDataset .tar shards "
+                   "(brace patterns such as 'data/shard-{000000..000127}.tar' and globs are expanded; quote them)")
     p.add_argument("--out", default=None, help="output: a .safetensors or .npy file, or a folder (a path without suffix) "
                    "for resumable shards (needed under torchrun)")
     p.add_argument("--shard-size", type=int, default=1024, metavar="N",
@@ -43,6 +43,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="inputs that are WebDataset .tar shards: the member extension that feeds the modality, e.g. "
                    "--member flac (default: by extension: .jpg/.png for image, .wav/.flac for audio, .txt for text, "
                    "else the modality's own extensions)")
+    p.add_argument("--column", default=None, metavar="COL",
+                   help="inputs that are manifests (.csv, .jsonl/.ndjson, .parquet): one input per row, the row's COL "
+                   "cell — a path (relative to the manifest) or the value itself (text, in-cell bytes), as training "
+                   "reads manifests; rows are named manifest.csv:LINE or manifest.parquet[ROW]. Without --column a "
+                   ".csv or .jsonl is an input file like any other")
     p.add_argument("--finalize", default=None, metavar="DIR",
                    help="only write DIR/index.parquet and DIR/index.json over the complete shards of a folder --out "
                    "(done automatically at the end of an encode)")
@@ -99,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         skip_errors=args.skip_errors, device=args.device, quiet=args.quiet, token_merging=args.token_merging,
         tokenizer_options=tokenizer_options, reader_options=reader_options,
         bucket_by_length=args.bucket_by_length, shard_size=args.shard_size, member=args.member,
+        column=args.column,
     )
     if result.out is not None and result.out.is_dir():
         if result.index is None:  # a rank other than 0: rank 0 reports for all

@@ -45,8 +45,9 @@ def probe_length(source: Any) -> int:
         return sum(probe_length(v) for v in source.values())
     if isinstance(source, (list, tuple)):
         return sum(probe_length(v) for v in source)
-    # already-read samples (SeriesSample, TextSample, ...) and WebDataset members (their size in the tar)
-    for attr in ("length", "size", "text", "values", "members"):
+    # already-read samples (SeriesSample, TextSample, ...), WebDataset members (their size in the tar)
+    # and manifest cells (their value: a file, a text)
+    for attr in ("length", "size", "text", "values", "members", "source"):
         value = getattr(source, attr, None)
         if isinstance(value, int):
             return value

@@ -15,7 +15,7 @@ import numpy as np
 from metaframe_registry import ConfigError
 
 from .config import DataConfig, TrainConfig
-from .manifests import MANIFEST_SUFFIXES, PARQUET_SUFFIXES, is_parquet, read_manifest_rows, row_name
+from .manifests import MANIFEST_SUFFIXES, PARQUET_SUFFIXES, is_parquet, read_manifest_rows, row_name, source_value
 
 
 @dataclass
@@ -57,20 +57,6 @@ def examples_from_folders(root: Path, modality_name: str, modality: Any, target:
     return out
 
 
-def _source_value(value: Any, base: Path) -> Any:
-    """A manifest cell: a path (relative to the manifest) when such a file exists, else the value."""
-    if isinstance(value, str) and value:
-        candidate = Path(value) if Path(value).is_absolute() else base / value
-        try:
-            if candidate.exists():
-                return candidate
-        except (OSError, ValueError):  # a long text cell is no file name (ENAMETOOLONG), nor one with NUL
-            pass
-    if isinstance(value, list):
-        return np.asarray(value, dtype=np.float32)
-    return value
-
-
 def _target_value(value: Any) -> Any:
     if isinstance(value, list):
         return np.asarray(value, dtype=np.float32)
@@ -90,11 +76,11 @@ def examples_from_manifest(path: Path, config: TrainConfig) -> list[Example]:
             from .align import is_missing
 
             seen.update(row)
-            inputs = {m: _source_value(row.get(c), path.parent) for m, c in columns.items() if not is_missing(row.get(c))}
+            inputs = {m: source_value(row.get(c), path.parent) for m, c in columns.items() if not is_missing(row.get(c))}
         else:
             if i == 0:
                 _check_columns(path, needed, row)
-            inputs = {m: _source_value(row[c], path.parent) for m, c in columns.items()}
+            inputs = {m: source_value(row[c], path.parent) for m, c in columns.items()}
         tgt = {t: _target_value(row[c]) for t, c in targets.items()}
         out.append(Example(inputs, tgt, row_name(path, i)))
     if not out:

@@ -107,7 +107,7 @@ def fingerprint(prepared: Any, plan: Plan, member: str | None) -> dict[str, Any]
     if plan.tars:
         listing = [f"{t}\t{Path(t).stat().st_size}" for t in plan.tars]
     else:
-        listing = [source_name(f) for f in plan.files]
+        listing = [_listed(f, source_name(f)) for f in plan.files]
     weights = hashlib.sha256()
     for key, value in sorted(prepared.model.trainable_state_dict().items()):
         weights.update(key.encode())
@@ -126,6 +126,20 @@ def fingerprint(prepared: Any, plan: Plan, member: str | None) -> dict[str, Any]
         "reader_options": json.loads(json.dumps(prepared.read_options, sort_keys=True, default=str)),
         "token_merging": repr(getattr(prepared.model, "token_merging", None)),
     }
+
+
+def _listed(source: Any, name: str) -> str:
+    """A file by its name; a manifest's cell by its row and its value too, so that an edited
+    manifest (other paths or texts in the same rows) is another encode, not a resume."""
+    from .manifests import ManifestCell
+
+    if not isinstance(source, ManifestCell):
+        return name
+    value = source.source
+    if isinstance(value, np.ndarray):
+        value = value.tobytes()
+    data = value if isinstance(value, (bytes, bytearray)) else str(value).encode()
+    return f"{name}\t{hashlib.sha256(data).hexdigest()}"
 
 
 def _check_manifest(folder: Path, fp: dict[str, Any]) -> None:
@@ -177,10 +191,11 @@ def encode_to_folder(
     bucket_by_length: bool,
     callback: Callable[[dict[str, Any]], None] | None,
     member: str | None = None,
+    column: str | None = None,
     options: dict[str, Any],
 ) -> Any:
     """This process's share of the shards (see the module docstring); rank 0 writes the index."""
-    from .encoding import EncodeResult, Embedder, batch_order, expand_sources, prepare
+    from .encoding import EncodeResult, Embedder, batch_order, expand_inputs, prepare
 
     if shard_size < 1:
         raise ConfigError(f"--shard-size: {shard_size} — must be >= 1")
@@ -190,12 +205,12 @@ def encode_to_folder(
     ours = not (dist.is_available() and dist.is_initialized())  # a caller's process group is left as it is
     info, device = init_from_env(device, BARRIER_TIMEOUT_S)
     p = prepare(modality, device=device, num_workers=num_workers, say=info.is_main, **options)
-    if is_tar_input(sources):
+    if column is None and is_tar_input(sources):
         from .shards import expand_shards
 
         plan = Plan([], shard_size, expand_shards(list(sources)))
     else:
-        plan = Plan(expand_sources(sources, p.modality), shard_size, [])
+        plan = Plan(expand_inputs(sources, p.modality, skip_errors, column), shard_size, [])
         if not plan.files:
             raise ConfigError("no inputs to encode")
     fp = fingerprint(p, plan, member)

@@ -86,19 +86,22 @@ def expand_sources(sources: Sequence[Any], modality: Modality) -> list[Any]:
     return out
 
 
-def expand_inputs(sources: Sequence[Any], modality: Modality, skip_errors: bool) -> list[Any]:
-    """Files and folders (``expand_sources``), or every sample of WebDataset ``.tar`` shards."""
+def expand_inputs(sources: Sequence[Any], modality: Modality, skip_errors: bool, column: str | None = None) -> list[Any]:
+    """Files and folders (``expand_sources``), with ``column`` each manifest's rows (``ManifestCell``),
+    or every sample of WebDataset ``.tar`` shards."""
     from .encode_shards import is_tar_input, say_skipped
+    from .manifests import expand_manifests
     from .shards import expand_shards, index_shard
 
-    if not is_tar_input(sources):
-        return expand_sources(sources, modality)
+    if column is not None or not is_tar_input(sources):
+        return expand_sources(expand_manifests(sources, column), modality)
     return [s for tar in expand_shards(list(sources)) for s in index_shard(tar, skip_errors=skip_errors, on_skip=say_skipped)]
 
 
 class SourceReader:
     """One source → one sample, picklable for DataLoader workers: a file, an object, a shard member
-    (``MemberRef``), or a WebDataset sample (``IndexedSample``) through its member for the modality."""
+    (``MemberRef``), a manifest's cell (``ManifestCell``), or a WebDataset sample (``IndexedSample``)
+    through its member for the modality."""
 
     def __init__(self, modality: Modality, options: dict[str, Any], member: str | None = None) -> None:
         self.modality = modality
@@ -106,8 +109,11 @@ class SourceReader:
         self.member = member
 
     def __call__(self, source: Any) -> Any:
+        from .manifests import ManifestCell
         from .shards import IndexedSample, member_for, modality_members, read_source
 
+        if isinstance(source, ManifestCell):
+            source = source.source
         if isinstance(source, IndexedSample):
             manifest = self.modality.manifest
             ext = member_for(manifest.name, list(source.members), source.name, configured=self.member,
@@ -117,10 +123,12 @@ class SourceReader:
 
 
 def source_name(source: Any) -> str:
-    """A source as the index and messages name it: a path, ``shard.tar:key``, or the object's type."""
+    """A source as the index and messages name it: a path, ``shard.tar:key``, ``manifest.csv:LINE`` /
+    ``manifest.parquet[ROW]``, or the object's type."""
+    from .manifests import ManifestCell
     from .shards import IndexedSample, MemberRef
 
-    if isinstance(source, (IndexedSample, MemberRef)):
+    if isinstance(source, (IndexedSample, MemberRef, ManifestCell)):
         return source.name
     return describe_source(source)
 
@@ -392,6 +400,7 @@ def encode(
     bucket_by_length: bool = True,
     shard_size: int = 1024,
     member: str | None = None,
+    column: str | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
 ) -> EncodeResult:
     """Embeddings ``[N, D]`` for ``sources`` (files, folders or in-memory objects).
@@ -410,6 +419,10 @@ def encode(
     variable-length modalities pad less; the rows come out in input order either way.
     ``sources`` may be WebDataset ``.tar`` shards (paths, brace patterns, globs): each sample is
     one input, read from its member for the modality (by extension, or the extension ``member``).
+    With ``column``, each source that is a manifest (``.csv``, ``.jsonl`` / ``.ndjson``, ``.parquet``)
+    is one input per row: the row's ``column`` cell, resolved as training resolves cells (a path
+    relative to the manifest when that file exists, else the value), named ``manifest.csv:LINE`` or
+    ``manifest.parquet[ROW]``; without it a manifest is a file like any other.
     """
     from tqdm.auto import tqdm
 
@@ -438,6 +451,7 @@ def encode(
             modality, sources, out_path,  # type: ignore[arg-type]
             device=dev, shard_size=shard_size, batch_size=batch_size, num_workers=num_workers,
             skip_errors=skip_errors, quiet=quiet, bucket_by_length=bucket_by_length, callback=callback, member=member,
+            column=column,
             options=dict(run=run, encoder=encoder, encoder_config=encoder_config, tokenizer_options=tokenizer_options,
                          reader_options=reader_options, pooling=pooling, token_merging=token_merging),
         )
@@ -445,7 +459,7 @@ def encode(
         modality, run=run, encoder=encoder, encoder_config=encoder_config, tokenizer_options=tokenizer_options,
         reader_options=reader_options, pooling=pooling, device=dev, num_workers=num_workers, token_merging=token_merging,
     )
-    files = expand_inputs(sources, p.modality, skip_errors)
+    files = expand_inputs(sources, p.modality, skip_errors, column)
     if not files:
         raise ConfigError("no inputs to encode")
     embedder = Embedder(p, files, skip_errors, member=member)

@@ -128,3 +128,20 @@ def test_cli_lists_the_text_modality_and_encodes_files(tmp_path):
     assert proc.returncode == 1, proc.stderr  # one file could not be read
     assert np.load(out).shape == (2, 32)
     assert "bad.txt: not valid utf-8 at byte 3 (line 1)" in proc.stderr
+
+
+def test_encode_a_manifest_of_text_cells_as_the_texts_themselves(tmp_path):
+    import json
+
+    texts = ["a photo of a cat", "a much longer text about a dog in a field", "birds"]
+    manifest = tmp_path / "captions.jsonl"
+    manifest.write_text("".join(json.dumps({"caption": t, "label": 0}) + "\n" for t in texts))
+    encoder = metaframe.FrozenEncoder(embed_dim=32, depth=1, num_heads=2)
+
+    def encode(inputs, **options):
+        torch.manual_seed(0)  # the same fresh tokenizer each call
+        return metaframe.encode("text", inputs, encoder=encoder, batch_size=2, num_workers=0, quiet=True, **options)
+
+    cells = encode([manifest], column="caption")
+    torch.testing.assert_close(cells.embeddings, encode(texts).embeddings)
+    assert cells.sources == [f"{manifest}:{line}" for line in (1, 2, 3)]
