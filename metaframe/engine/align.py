@@ -39,6 +39,25 @@ def is_missing(value: Any) -> bool:
     return False
 
 
+def tuple_example(item: Any, modalities: Sequence[str], name: str, where: str) -> Example:
+    """One pair or tuple given as a dict ``{modality: source}``: in-memory ``train_data`` / ``val_data``
+    items and the items of a plugin's dataset in an align run. Each source is read by its modality's
+    reader, as a manifest cell is; a missing key or an empty value (None, '', NaN) is a modality the
+    tuple lacks, like an empty cell."""
+    if not isinstance(item, dict):
+        raise ConfigError(
+            f"{where}: found {type(item).__name__}; an align run expects a dict {{modality: source}} per pair or tuple "
+            f"(keys among {', '.join(modalities)})"
+        )
+    unknown = [str(k) for k in item if k not in modalities]
+    if unknown:
+        raise ConfigError(
+            f"{where}: key(s) {', '.join(repr(k) for k in unknown)} — not a modality of this run ({', '.join(modalities)})"
+        )
+    inputs = {m: v for m, v in item.items() if not is_missing(v)}
+    return Example(inputs, {}, name)
+
+
 def paired_examples(examples: list[Example], config: Any, what: str, required: bool = True) -> list[Example]:
     """The examples holding two or more of the run's modalities (a lone cell has nothing to pair with)."""
     for e in examples:

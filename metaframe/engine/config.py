@@ -198,6 +198,9 @@ class DataConfig(_Strict):
     path_column: str = Field("path", description="manifest column with the sample's path or value (one modality)")
     target_column: str | None = Field(None, description="manifest column with the target (default: the head's target)")
     dataset_options: dict[str, Any] = Field(default_factory=dict, description="options for Modality.dataset")
+    dataset_modality: str | None = Field(
+        None, description="which modality's plugin reads train / val as a dataset (Modality.dataset); default: the only one with a dataset reader. An align run's dataset yields dicts {modality: source}, each read by its modality's reader"
+    )
     limit: int | None = Field(None, gt=0, description="use only N training samples, drawn across the classes (stratified, seeded by split_seed; quick runs)")
     members: dict[str, str] = Field(
         default_factory=dict, description="WebDataset shards: member extension per modality or target, e.g. {image: png, label: cls} (default: by extension; .cls then .json for targets)"
@@ -314,6 +317,10 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _checks(self) -> "TrainConfig":
+        if self.data.dataset_modality is not None and self.data.dataset_modality not in self.modalities:
+            raise ValueError(
+                f"data.dataset_modality: {self.data.dataset_modality!r} — not a modality of this config ({', '.join(self.modalities)})"
+            )
         if self.align is not None:
             self._check_align(self.align)
         elif self.monitor == "val_mean_recall@1":
@@ -345,7 +352,7 @@ class TrainConfig(_Strict):
         if self.monitor == "val_accuracy":
             raise ValueError("monitor: 'val_accuracy' — an align run has no accuracy; use val_mean_recall@1 or val_loss")
         if self.data.format == "folders":
-            raise ValueError("data.format: 'folders' — an align run reads pairs from a manifest (one column per modality)")
+            raise ValueError("data.format: 'folders' — an align run reads pairs from a manifest (one column per modality) or a plugin's dataset of dicts {modality: source}")
 
     @property
     def modality_names(self) -> list[str]:

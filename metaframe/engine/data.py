@@ -100,15 +100,30 @@ def _check_columns(path: Path, needed: list[str], found: Any) -> None:
 
 
 def examples_from_dataset(path: Path, config: TrainConfig) -> list[Example]:
+    """The items of a plugin's ``Modality.dataset(path, **data.dataset_options)``: ``(sample, target)``
+    pairs of already-read samples, or in an align run dicts ``{modality: source}`` (one pair or tuple each),
+    each source read by its own modality's reader: one plugin's dataset cannot know another's reader options."""
     from metaframe.api import get_modality
 
-    if len(config.modalities) != 1:
-        raise ConfigError("data.format 'dataset' works with one modality; use a manifest for joint models")
-    name = config.modality_names[0]
-    pairs = get_modality(name).dataset(path, **config.data.dataset_options)
+    name = dataset_modality(path, config)
+    items = get_modality(name).dataset(path, **config.data.dataset_options)
+    if config.align is not None:
+        from .align import tuple_example
+
+        names = config.modality_names
+        return [
+            tuple_example(item, names, f"{path}[{i}]", f"{path}[{i}] (the {name!r} plugin's dataset)")
+            for i, item in enumerate(items)
+        ]
     heads = list(config.heads.values())
     out = []
-    for i, (sample, target) in enumerate(pairs):
+    for i, item in enumerate(items):
+        if isinstance(item, dict):  # unpacking would silently give its first two keys
+            raise ConfigError(
+                f"{path}[{i}] (the {name!r} plugin's dataset): found a dict; a dict {{modality: source}} is a tuple "
+                "for align runs (align: {...}); this run expects (sample, target) pairs"
+            )
+        sample, target = item
         if isinstance(target, dict):
             tgt = {h.target: target[h.target] for h in heads}
         else:
@@ -160,7 +175,6 @@ def _load_examples(path: Path, config: TrainConfig) -> list[Example]:
         return examples_from_folders(path, name, get_modality(name), next(iter(config.heads.values())).target)
     if fmt == "manifest":
         return examples_from_manifest(path, config)
-    _check_dataset_reader(path, config)
     return examples_from_dataset(path, config)
 
 
@@ -173,17 +187,36 @@ def _reads_parquet_datasets(config: TrainConfig) -> bool:
     return manifest.dataset is not None and any(e.lower() in PARQUET_SUFFIXES for e in manifest.extensions)
 
 
-def _check_dataset_reader(path: Path, config: TrainConfig) -> None:
-    """A file that is no manifest needs a modality whose plugin reads it as a dataset."""
+def dataset_modality(path: Path, config: TrainConfig) -> str:
+    """The modality whose plugin reads ``path`` as a dataset: ``data.dataset_modality``, else the only
+    one of the run's modalities with a dataset reader (a training run: its one modality)."""
     from metaframe.api import get_modality
 
-    readers = [m for m in config.modality_names if get_modality(m).manifest.dataset is not None]
-    if len(config.modalities) == 1 and readers:
-        return
-    if readers:
+    names = config.modality_names
+    readers = [m for m in names if get_modality(m).manifest.dataset is not None]
+    chosen = config.data.dataset_modality
+    if chosen is not None and chosen not in readers:
+        raise ConfigError(
+            f"data.dataset_modality: {chosen!r} — its plugin has no dataset reader (the manifest's dataset field); "
+            f"modalities with one: {', '.join(readers) or 'none'}"
+        )
+    explicit = chosen is not None or config.data.format == "dataset"
+    if config.align is not None and explicit:  # pairs: a plugin's dataset only when asked for
+        if chosen is not None or len(readers) == 1:
+            return chosen or readers[0]
+        if readers:
+            raise ConfigError(
+                f"data.dataset_modality: required — {path} is read as a dataset and modalities {', '.join(readers)} "
+                "all have a dataset reader; name the one whose dataset yields the tuples"
+            )
+    elif len(names) == 1 and readers:
+        return names[0]
+    if config.align is not None and readers:
+        how = "an align run reads a plugin's dataset of tuples with data.format: dataset or data.dataset_modality"
+    elif readers:
         how = f"modality {readers[0]!r} has a dataset reader, but a dataset file feeds one modality only"
     else:
-        how = f"no dataset reader in modality {', '.join(repr(m) for m in config.modality_names)}"
+        how = f"no dataset reader in modality {', '.join(repr(m) for m in names)}"
     raise ConfigError(
         f"data: {path} — not a data format metaframe reads ({how}); expected a CSV / JSONL / Parquet manifest "
         f"({', '.join(MANIFEST_SUFFIXES)}), a folder with one sub-folder per class, or a file the modality's "
@@ -192,16 +225,18 @@ def _check_dataset_reader(path: Path, config: TrainConfig) -> None:
 
 
 def examples_from_pairs(pairs: Sequence[Any], config: TrainConfig, what: str) -> list[Example]:
-    """In-memory ``(source, target)`` pairs; a source is a dict by modality for joint models."""
+    """In-memory ``(source, target)`` pairs (a source is a dict by modality for joint models); an align
+    run takes one dict ``{modality: source}`` per pair or tuple instead (metaframe.engine.align)."""
     names = config.modality_names
+    if config.align is not None:
+        from .align import tuple_example
+
+        return [tuple_example(item, names, f"{what}[{i}]", f"{what}[{i}]") for i, item in enumerate(pairs)]
     heads = list(config.heads.values())
     out = []
     for i, item in enumerate(pairs):
-        # an align run takes each pair / tuple as a dict by modality (targets are not needed)
-        source, target = (item, None) if config.align is not None and isinstance(item, dict) else item
-        if config.align is not None and isinstance(source, dict) and set(source) <= set(names):
-            inputs = source  # a pair or tuple: whichever modalities it has
-        elif len(names) == 1:
+        source, target = item
+        if len(names) == 1:
             inputs = {names[0]: source}  # a dict source (e.g. a table row) is one modality's input
         elif isinstance(source, dict) and set(source) == set(names):
             inputs = source

@@ -79,7 +79,8 @@ def train(
 
     ``resume``: a run directory to continue from its last complete checkpoint. ``encoder``: a
     shared FrozenEncoder instance to use instead of building one from the config.
-    ``train_data`` / ``val_data``: in-memory ``(source, target)`` pairs instead of ``data.train``.
+    ``train_data`` / ``val_data``: in-memory ``(source, target)`` pairs instead of ``data.train``
+    (an align run: one dict ``{modality: source}`` per pair or tuple).
     ``callback`` is called after every optimiser step with ``{"step", "epoch", "loss"}``.
     A resumed run's config may differ from the run's own only in ``changes.RESUMABLE`` fields;
     ``allow_config_change`` applies other differences too and records them in

@@ -148,6 +148,125 @@ def test_rows_pair_whatever_they_have(tmp_path: Path) -> None:
     assert isinstance(saved, metaframe.AlignedModel) and saved.modalities == ["image", "text"]
 
 
+def colour_tuples(per_class: int, seed: int = 0) -> list[dict[str, Any]]:
+    """In-memory pairs: an 8x8 RGB array and its caption, as dicts by modality."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, rgb in COLOURS.items():
+        for _ in range(per_class):
+            pixels = np.clip(np.array(rgb) + rng.integers(-25, 25, size=(8, 8, 3)), 0, 255).astype(np.uint8)
+            rows.append({"image": pixels, "text": f"a photo of something {name}"})
+    return rows
+
+
+def in_memory_config(out: Path, **overrides: Any) -> dict[str, Any]:
+    config = align_config(out / "unused.csv", out, epochs=1, batch_size=4, **overrides)
+    del config["data"]["train"]
+    return config
+
+
+def test_in_memory_tuples_train_and_validate_with_missing_modalities(tmp_path: Path) -> None:
+    """``train(train_data=[{modality: sample}, ...])``: a missing key or a None drops that modality from the tuple only."""
+    train = colour_tuples(per_class=3)
+    train[1] = {"image": train[1]["image"]}  # an image without a caption
+    train[2]["text"] = None  # an empty value, like an empty cell
+    train.append({"text": "a caption without an image"})
+    # 10 of the 13 tuples pair two modalities: batches of 4, 4 and 2
+    result = metaframe.train(in_memory_config(tmp_path / "run"), train_data=train, val_data=colour_tuples(2, seed=1), quiet=True)
+    assert result.steps == 3
+    val = result.history[-1]
+    assert val["kind"] == "val" and 0.0 <= val["val_image_to_text_recall@1"] <= 1.0 and "val_text_to_image_recall@5" in val
+    assert isinstance(metaframe.load_run(result.run_dir, checkpoint="last"), metaframe.AlignedModel)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ((np.zeros((8, 8, 3), np.uint8), "a caption"), r"train_data\[0\]: found tuple; an align run expects a dict \{modality: source\}"),
+        ({"image": np.zeros((8, 8, 3), np.uint8), "caption": "x"}, r"train_data\[0\]: key\(s\) 'caption' — not a modality of this run \(image, text\)"),
+    ],
+)
+def test_an_in_memory_item_that_is_no_tuple_is_a_one_line_error(tmp_path: Path, item: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        metaframe.train(in_memory_config(tmp_path / "run"), train_data=[item] * 4, quiet=True)
+    assert "\n" not in str(info.value)
+
+
+def _photo_fields(dataset: Any) -> dict[str, Any]:
+    """The installed image plugin's tokenizer and reader, plus a dataset reader of its own (a third party's)."""
+    image = metaframe.get_modality("image").manifest
+    keep = ("inputs", "extensions", "tokenizer", "reader", "tokenizer_options", "reader_options")
+    return {**{k: getattr(image, k) for k in keep}, "dataset": dataset}
+
+
+def captioned_photos(path: Any, skip_captions: int = 0) -> list[dict[str, Any]]:
+    """A plugin dataset for align runs: one ``.npz`` of images and captions, a dict {modality: source} per tuple."""
+    with np.load(path) as data:
+        images, captions = data["images"], [str(c) for c in data["captions"]]
+    return [{"photo": im, "text": None if i < skip_captions else c} for i, (im, c) in enumerate(zip(images, captions))]
+
+
+def pairs_as_tuples(path: Any) -> list[tuple[Any, str]]:
+    """A (sample, target) dataset: what a training run wants, not an align run."""
+    with np.load(path) as data:
+        return [(im, str(c)) for im, c in zip(data["images"], data["captions"])]
+
+
+def write_npz(path: Path, per_class: int) -> Path:
+    rows = colour_tuples(per_class)
+    np.savez(path, images=np.stack([r["image"] for r in rows]), captions=np.array([r["text"] for r in rows]))
+    return path
+
+
+def photo_config(train: Path, out: Path, **data: Any) -> dict[str, Any]:
+    config = align_config(train, out, epochs=1, batch_size=4)
+    config["modalities"] = {"photo": config["modalities"]["image"], "text": config["modalities"]["text"]}
+    config["data"] = {"train": str(train), "format": "dataset", "val_fraction": 0.5, **data}
+    return config
+
+
+def test_a_plugin_dataset_of_tuples_trains_an_align_run(tmp_path: Path) -> None:
+    """``data.format: dataset`` in an align run: the named modality's dataset yields dicts, each source read by its own modality."""
+    from metaframe.testing.temporary import temporary_modality
+
+    data = write_npz(tmp_path / "photos.npz", per_class=4)
+    with temporary_modality("photo", **_photo_fields(captioned_photos)):
+        # photo and text both have a dataset reader: which one yields the tuples must be said
+        with pytest.raises(ConfigError, match="data.dataset_modality: required — .*photos.npz is read as a dataset and modalities photo, text"):
+            metaframe.train(photo_config(data, tmp_path / "ambiguous"), quiet=True)
+        config = photo_config(data, tmp_path / "run", dataset_modality="photo", dataset_options={"skip_captions": 2})
+        result = metaframe.train(config, quiet=True)
+    # 16 tuples split 8 / 8, then the 2 without a caption leave the pairs: 6 to 8 training pairs, two batches of up to 4
+    assert result.steps == 2
+    val = result.history[-1]
+    assert "val_image_to_text_recall@1" not in val and 0.0 <= val["val_photo_to_text_recall@1"] <= 1.0
+    assert val["val_text_to_photo_median_rank"] >= 1
+
+
+def test_a_plugin_dataset_that_yields_no_tuples_is_a_one_line_error(tmp_path: Path) -> None:
+    from metaframe.testing.temporary import temporary_modality
+
+    data = write_npz(tmp_path / "photos.npz", per_class=1)
+    with temporary_modality("photo", **_photo_fields(pairs_as_tuples)):
+        with pytest.raises(ConfigError) as info:
+            metaframe.train(photo_config(data, tmp_path / "run", dataset_modality="photo"), quiet=True)
+        message = str(info.value)
+        assert message.startswith("data.train: ") and "photos.npz[0] (the 'photo' plugin's dataset): found tuple" in message
+        assert "an align run expects a dict {modality: source} per pair or tuple (keys among photo, text)" in message
+        assert "\n" not in message
+        with pytest.raises(ConfigError, match="data.dataset_modality: 'image' — not a modality of this config .photo, text."):
+            metaframe.train(photo_config(data, tmp_path / "run", dataset_modality="image"), quiet=True)
+        # data.format auto: a file that is no manifest is read as a dataset of tuples only when asked for
+        with pytest.raises(ConfigError, match="not a data format metaframe reads .an align run reads a plugin's dataset of tuples with data.format: dataset"):
+            metaframe.train(photo_config(data, tmp_path / "run", format="auto"), quiet=True)
+    # the other way round: a dataset of dicts in a run with a head is refused, not unpacked into its first two keys
+    with temporary_modality("photo", **_photo_fields(captioned_photos)):
+        config = {**photo_config(data, tmp_path / "run"), "modalities": {"photo": photo_config(data, tmp_path)["modalities"]["photo"]}}
+        del config["align"]
+        with pytest.raises(ConfigError, match=r"photos.npz\[0\] \(the 'photo' plugin's dataset\): found a dict; .* this run expects \(sample, target\) pairs"):
+            metaframe.train(config, quiet=True)
+
+
 # -- training ------------------------------------------------------------------------------------
 
 
