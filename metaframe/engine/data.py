@@ -218,7 +218,7 @@ def dataset_modality(path: Path, config: TrainConfig) -> str:
     else:
         how = f"no dataset reader in modality {', '.join(repr(m) for m in names)}"
     raise ConfigError(
-        f"data: {path} — not a data format metaframe reads ({how}); expected a CSV / JSONL / Parquet manifest "
+        f"{path} — not a data format metaframe reads ({how}); expected a CSV / JSONL / Parquet manifest "
         f"({', '.join(MANIFEST_SUFFIXES)}), a folder with one sub-folder per class, or a file the modality's "
         "plugin reads as a dataset (data.format: dataset)"
     )
