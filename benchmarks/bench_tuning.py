@@ -14,6 +14,7 @@ split and the training seed; rows run interleaved (seed, lr, row), so load hits 
     .venv/bin/python benchmarks/bench_tuning.py --threads 1 --out runs/bench_tuning.json
     .venv/bin/python benchmarks/bench_tuning.py --threads 1 --epochs 1 --seeds 1 --lrs 1e-2   # smoke
     .venv/bin/python benchmarks/bench_tuning.py --report runs/a.json runs/b.json   # two runs' table
+    .venv/bin/python benchmarks/bench_tuning.py --threads 1 --lrs 1e-2 --rows "frozen,LoRA r8 qkv+proj (adapters.lr 1e-3)"
 """
 
 from __future__ import annotations
@@ -38,8 +39,14 @@ ROWS: dict[str, dict[str, Any]] = {
     "frozen": {},
     "LoRA r8 qkv+proj": {"adapters": {"rank": 8, "alpha": 16, "targets": ["qkv", "proj"]}},
     "LoRA r8 all four": {"adapters": {"rank": 8, "alpha": 16, "targets": ["qkv", "proj", "fc1", "fc2"]}},
+    # the adapters at their own lr (encoder.adapters.lr), tokenizer and head at --lrs: the lr LoRA tolerates
+    # (1e-3 above) without slowing the rest down
+    "LoRA r8 qkv+proj (adapters.lr 1e-3)": {"adapters": {"rank": 8, "alpha": 16, "targets": ["qkv", "proj"], "lr": 1e-3}},
+    "LoRA r8 qkv+proj (adapters.lr 3e-4)": {"adapters": {"rank": 8, "alpha": 16, "targets": ["qkv", "proj"], "lr": 3e-4}},
     "prompts 8 shallow": {"prompts": {"num_tokens": 8}},
     "prompts 8 deep": {"prompts": {"num_tokens": 8, "deep": True}},
+    # deep prompts were best at the top of the lr grid (1e-2): their own, higher lr (encoder.prompts.lr)
+    "prompts 8 deep (prompts.lr 3e-2)": {"prompts": {"num_tokens": 8, "deep": True, "lr": 3e-2}},
 }
 
 

@@ -199,16 +199,19 @@ class MetaModel(nn.Module):
     # -- the trainable parts -------------------------------------------------------------
     def trainable_parameters(self) -> Iterator[nn.Parameter]:
         """Tokenizers, [CLS], modality embeddings, final norm and heads: never the encoder."""
+        for _, p in self.named_trainable_parameters():
+            yield p
+
+    def named_trainable_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """``trainable_parameters`` with their names (the first part names the owner: adapters, prompts…)."""
         for name, p in self.named_parameters():
             if not name.startswith(ENCODER_PREFIX) and p.requires_grad:
-                yield p
+                yield name, p
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters per part: tokenizers, adapters, prompts, heads, other ([CLS], modality embeddings, norm)."""
         counts = {"tokenizers": 0, "adapters": 0, "prompts": 0, "heads": 0, "other": 0}
-        for name, p in self.named_parameters():
-            if name.startswith(ENCODER_PREFIX) or not p.requires_grad:
-                continue
+        for name, p in self.named_trainable_parameters():
             part = name.split(".", 1)[0]
             counts[part if part in counts else "other"] += p.numel()
         counts["total"] = sum(counts.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -181,16 +182,43 @@ def cosine_lambda(total_steps: int, warmup_steps: int, min_ratio: float, constan
     return factor
 
 
+@dataclass(frozen=True)
+class GroupSetting:
+    """One AdamW parameter group: whose parameters (``part``), its peak lr and its weight decay."""
+
+    part: str  # "model" (tokenizers, heads, [CLS]…, and adapters / prompts without their own lr), "adapters", "prompts"
+    matrices: bool  # parameters with ndim >= 2 (decayed) or the vectors (never decayed)
+    lr: float
+    weight_decay: float
+
+
+def group_settings(config: TrainConfig) -> list[GroupSetting]:
+    """The optimiser's groups in order: matrices then vectors of each part with its own lr.
+
+    Without ``encoder.adapters.lr`` / ``encoder.prompts.lr`` these are the two groups of every
+    earlier run, so their checkpoints resume unchanged. Also used on resume to re-apply a changed config.
+    """
+    opt, enc = config.optimizer, config.encoder
+    peaks = [("model", opt.lr)]
+    peaks += [("adapters", enc.adapters.lr)] if enc.adapters is not None and enc.adapters.lr is not None else []
+    peaks += [("prompts", enc.prompts.lr)] if enc.prompts is not None and enc.prompts.lr is not None else []
+    return [GroupSetting(part, m, lr, opt.weight_decay if m else 0.0) for part, lr in peaks for m in (True, False)]
+
+
 def build_optimizer(config: TrainConfig, model: MetaModel) -> torch.optim.Optimizer:
-    """AdamW over the trainable parameters only (never the encoder's); no decay on vectors."""
-    params = list(model.trainable_parameters())
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
+    """AdamW over the trainable parameters only (never the encoder's); no decay on vectors.
+
+    Adapters and prompts get groups of their own when they have their own lr (LoRA tolerates
+    less than the tokenizers and heads); the schedule scales every group's own peak alike.
+    """
+    settings = group_settings(config)
+    own = {s.part for s in settings}
+    params: dict[tuple[str, bool], list[torch.nn.Parameter]] = {(s.part, s.matrices): [] for s in settings}
+    for name, p in model.named_trainable_parameters():
+        part = name.split(".", 1)[0]
+        params[(part if part in own else "model", p.ndim >= 2)].append(p)
     opt = config.optimizer
-    groups = [
-        {"params": decay, "weight_decay": opt.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    groups = [{"params": params[(s.part, s.matrices)], "lr": s.lr, "weight_decay": s.weight_decay} for s in settings]
     return torch.optim.AdamW(groups, lr=opt.lr, betas=opt.betas, eps=opt.eps)
 
 

@@ -17,6 +17,7 @@ import torch
 
 from metaframe_registry import ConfigError
 
+from .build import group_settings
 from .config import TrainConfig, config_to_dict
 
 CHANGES_FILE = "config_changes.jsonl"
@@ -78,12 +79,13 @@ def record_changes(run_dir: Path, step: int, differences: list[tuple[str, Any, A
 def apply_optimizer_settings(
     optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LambdaLR, cfg: TrainConfig
 ) -> None:
-    """The config's learning rate, betas, eps and weight decay over a restored optimiser state."""
+    """The config's learning rates (adapters' and prompts' too), betas, eps and weight decay over a restored optimiser state."""
     opt = cfg.optimizer
-    for group, decay in zip(optimizer.param_groups, (opt.weight_decay, 0.0)):
-        group.update(initial_lr=opt.lr, betas=tuple(opt.betas), eps=opt.eps, weight_decay=decay)
-    scheduler.base_lrs = [opt.lr] * len(optimizer.param_groups)
+    settings = group_settings(cfg)
+    for group, setting in zip(optimizer.param_groups, settings):
+        group.update(initial_lr=setting.lr, betas=tuple(opt.betas), eps=opt.eps, weight_decay=setting.weight_decay)
+    scheduler.base_lrs = [s.lr for s in settings]
     factor = scheduler.lr_lambdas[0](scheduler.last_epoch)
-    for group in optimizer.param_groups:
-        group["lr"] = opt.lr * factor
+    for group, setting in zip(optimizer.param_groups, settings):
+        group["lr"] = setting.lr * factor
     scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]  # what get_last_lr() reports

@@ -58,6 +58,9 @@ class AdapterConfig(_Strict):
     alpha: float = Field(16.0, gt=0, description="LoRA alpha: the update is scaled by alpha / rank")
     targets: list[str] = Field(default_factory=lambda: ["qkv", "proj"], description="block linears to adapt: qkv, proj, fc1, fc2")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the adapters' input (training only)")
+    lr: float | None = Field(
+        None, gt=0, description="the adapters' own peak learning rate (same warm-up and schedule); null: optimizer.lr"
+    )
 
 
 class PromptConfig(_Strict):
@@ -65,6 +68,9 @@ class PromptConfig(_Strict):
 
     num_tokens: int = Field(8, gt=0, description="prompt tokens inserted after [CLS]")
     deep: bool = Field(False, description="a set of prompts per block (VPT-deep) instead of the input only (VPT-shallow)")
+    lr: float | None = Field(
+        None, gt=0, description="the prompts' own peak learning rate (same warm-up and schedule); null: optimizer.lr"
+    )
 
 
 class EncoderConfig(_Strict):

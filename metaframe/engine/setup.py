@@ -199,6 +199,13 @@ def _build_optimisation(s: Session) -> None:
 
 def _restore(s: Session, ckpt: Path) -> None:
     opt_state, state, rng = ckpt_io.load_training_state(ckpt)
+    saved, built = len(opt_state["param_groups"]), len(s.optimizer.param_groups)
+    if saved != built:  # a part's own lr given or removed: its moments would land in another group
+        raise ConfigError(
+            f"{ckpt}: the run's optimiser has {saved} parameter groups, this config builds {built} — "
+            "encoder.adapters.lr / encoder.prompts.lr can change on resume but not be added or removed (null); "
+            "resume with the run's setting, or start a new run"
+        )
     try:
         s.model.load_trainable_state_dict({k: v.to(s.device) for k, v in ckpt_io.load_model_state(ckpt).items()})
         s.optimizer.load_state_dict(opt_state)
@@ -223,7 +230,8 @@ def _check_changes(s: Session, allow: bool) -> None:
     if is_sharded(s.train_examples) and s.state["batch"] and any(f == "num_workers" for f, _, _ in s.config_changes):
         s.say(f"warning: num_workers changed in the middle of epoch {s.state['epoch'] + 1}: its shards are dealt anew, so "
               "the rest of this epoch may repeat or miss samples; the next epochs are exact")
-    if any(f.startswith(("optimizer.", "schedule.", "epochs", "max_steps")) for f, _, _ in s.config_changes):
+    if any(f.startswith(("optimizer.", "schedule.", "epochs", "max_steps", "encoder.adapters.lr", "encoder.prompts.lr"))
+           for f, _, _ in s.config_changes):
         apply_optimizer_settings(s.optimizer, s.scheduler, s.cfg)
 
 

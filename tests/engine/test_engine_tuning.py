@@ -105,3 +105,85 @@ def test_bad_tuning_configs_name_the_field(image_folders: Path, tmp_path: Path) 
         metaframe.train(none, quiet=True)
     none["encoder"]["prompts"]["deep"] = False  # shallow prompts need no blocks
     assert metaframe.train({**none, "epochs": 1}, quiet=True).steps > 0
+
+
+OWN_LRS = {"adapters": {"rank": 2, "lr": 2e-4}, "prompts": {"num_tokens": 2, "lr": 5e-4}}
+COSINE = {"name": "cosine", "warmup_steps": 2, "min_lr_ratio": 0.1}
+
+
+def _optimizer(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    from metaframe.engine import checkpoint as ckpt_io
+
+    opt, state, _ = ckpt_io.load_training_state(ckpt_io.find_checkpoint(run, "last"))
+    return opt, state
+
+
+def test_adapters_and_prompts_learn_at_their_own_rate_on_the_common_schedule(image_folders: Path, tmp_path: Path) -> None:
+    from metaframe.engine.build import cosine_lambda
+
+    warm = {**COSINE, "warmup_steps": 16}  # the run ends inside its warm-up: every lr is a fraction of its own peak
+    run = metaframe.train({**config(image_folders, tmp_path / "run", **OWN_LRS), "schedule": warm}, quiet=True)
+    opt, state = _optimizer(run.run_dir)
+    groups = opt["param_groups"]
+    assert [g["initial_lr"] for g in groups] == [0.003, 0.003, 2e-4, 2e-4, 5e-4, 5e-4]  # model, adapters, prompts
+    assert [g["weight_decay"] for g in groups] == [0.05, 0.0] * 3  # matrices only, as before
+    factor = cosine_lambda(run.steps, 16, 0.1)(state["step"])
+    assert state["step"] == run.steps == 10 and factor == 11 / 16
+    assert [g["lr"] for g in groups] == pytest.approx([g["initial_lr"] * factor for g in groups])
+    numel = {int(i): opt["state"][i]["exp_avg"].numel() for i in opt["state"]}  # every parameter got a step
+    counts = json.loads((run.run_dir / "parameters.json").read_text())
+    per_group = [sum(numel[i] for i in g["params"]) for g in groups]
+    assert per_group[2] + per_group[3] == counts["adapters"] == 2 * 2 * ((32 + 96) + (32 + 32))
+    assert per_group[4] + per_group[5] == counts["prompts"] == 2 * 32
+    assert per_group[0] + per_group[1] == counts["total"] - counts["adapters"] - counts["prompts"]
+    assert groups[3]["params"] == [] and groups[5]["params"] == []  # LoRA A/B and prompts are no vectors
+
+
+def test_without_their_own_lr_adapters_train_in_the_two_groups_of_old_runs(image_folders: Path, tmp_path: Path) -> None:
+    run = metaframe.train({**config(image_folders, tmp_path / "run", adapters={"rank": 2}), "epochs": 1}, quiet=True)
+    groups = _optimizer(run.run_dir)[0]["param_groups"]
+    assert [(g["initial_lr"], g["weight_decay"]) for g in groups] == [(0.003, 0.05), (0.003, 0.0)]
+
+
+def test_a_run_with_its_own_adapter_lr_resumes_bitwise(image_folders: Path, tmp_path: Path) -> None:
+    """Stopped at step 7 (last checkpoint: step 6, in the cosine phase), resumed: the same weights and moments."""
+    straight = metaframe.train({**config(image_folders, tmp_path / "straight", **OWN_LRS), "schedule": COSINE}, quiet=True)
+    half = {**config(image_folders, tmp_path / "half", **OWN_LRS), "schedule": COSINE, "checkpoint_every": 3}
+
+    class Stop(Exception):
+        pass
+
+    def stop(event: dict[str, Any]) -> None:
+        if event.get("step") == 7:
+            raise Stop
+
+    with pytest.raises(Stop):
+        metaframe.train(half, callback=stop, quiet=True)
+    resumed = metaframe.train(half, resume=tmp_path / "half", quiet=True)
+    assert resumed.steps == straight.steps == 10
+    a, b = _saved(straight.run_dir), _saved(resumed.run_dir)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    (oa, _), (ob, _) = _optimizer(straight.run_dir), _optimizer(resumed.run_dir)
+    assert [g["lr"] for g in oa["param_groups"]] == [g["lr"] for g in ob["param_groups"]]
+    assert all(torch.equal(oa["state"][i]["exp_avg_sq"], ob["state"][i]["exp_avg_sq"]) for i in oa["state"])
+
+
+def test_resume_applies_a_changed_adapter_lr_but_refuses_a_new_group(image_folders: Path, tmp_path: Path) -> None:
+    half = config(image_folders, tmp_path / "half", **OWN_LRS)
+    metaframe.train({**half, "epochs": 1}, quiet=True)
+    changed = {**half, "encoder": {**half["encoder"], "adapters": {"rank": 2, "lr": 1e-4}}}
+    with pytest.raises(ConfigError, match=r"encoder\.adapters\.lr: 0\.0002 → 0\.0001"):
+        metaframe.train(changed, resume=tmp_path / "half", quiet=True)
+    metaframe.train(changed, resume=tmp_path / "half", quiet=True, allow_config_change=True)
+    groups = _optimizer(tmp_path / "half")[0]["param_groups"]
+    assert [g["lr"] for g in groups] == [0.003, 0.003, 1e-4, 1e-4, 5e-4, 5e-4]  # constant schedule
+    dropped = {**half, "encoder": {**half["encoder"], "adapters": {"rank": 2}}, "epochs": 3}
+    with pytest.raises(ConfigError, match=r"6 parameter groups, this config builds 4 — encoder\.adapters\.lr"):
+        metaframe.train(dropped, resume=tmp_path / "half", quiet=True, allow_config_change=True)
+
+
+@pytest.mark.parametrize("part", ["adapters", "prompts"])
+@pytest.mark.parametrize("lr", [0, -1e-3])
+def test_an_own_lr_must_be_positive(image_folders: Path, tmp_path: Path, part: str, lr: float) -> None:
+    with pytest.raises(ConfigError, match=rf"encoder\.{part}\.lr: {lr}"):
+        metaframe.train(config(image_folders, tmp_path / "run", **{part: {"lr": lr}}), quiet=True)
