@@ -95,10 +95,14 @@ def embed(
 
 
 def open_index(path: str | Path, backend: str = "exact") -> Index:
-    """An ``Index.save`` file or ``metaframe encode --out`` output, whichever ``path`` is."""
+    """An ``Index.save`` file or ``metaframe encode --out`` output (a file or a folder of shards)."""
     import json
 
     path = Path(path)
+    if path.is_dir():  # a folder of shards: `metaframe encode --out DIR`, one process or torchrun
+        index = Index.from_encoded(path)
+        index.backend = backend  # type: ignore[assignment]
+        return index
     side = path.with_suffix(path.suffix + ".json")
     if not side.is_file():
         raise SearchIndexError(f"{side}: no such file (an index is PATH with PATH.json, from Index.save or `metaframe encode --out`)")

@@ -16,7 +16,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "(or an Index.save file). The query is embedded with the run the index records (or --run); an index built "
         "with another run or encoder is refused. Prints rank, score, id and source of the best rows.",
     )
-    p.add_argument("index", metavar="INDEX", help="embeddings file (.safetensors / .npy) with its INDEX.json")
+    p.add_argument("index", metavar="INDEX", help="embeddings file (.safetensors / .npy) with its INDEX.json, or a folder of shards (encode --out DIR)")
     p.add_argument("--query", required=True, metavar="FILE_OR_TEXT", help="a file of --modality, or the text itself")
     p.add_argument("--modality", required=True, help="the query's modality (one the run aligns, e.g. text)")
     p.add_argument("-k", type=int, default=10, help="how many rows to return (default: 10)")

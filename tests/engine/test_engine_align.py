@@ -389,6 +389,15 @@ def test_encode_search_and_zero_shot_through_the_cli(trained: tuple[Path, Path],
     assert [r["rank"] for r in rows] == [1, 2, 3, 4]
     assert sum("blue" in Path(r["source"]).name for r in rows) >= 3  # chance: 1 of 4
 
+    shards = tmp_path / "image-shards"  # the folder output of a scaled-out encode searches the same
+    done = run_cli("encode", "image", str(images), "--run", str(run), "--out", str(shards), "--shard-size", "16", "-q")
+    assert done.returncode == 0, done.stderr[-3000:]
+    found_in_shards = run_cli("search", str(shards), "--query", "a photo of something blue", "--modality", "text", "-k", "4", "--json")
+    assert found_in_shards.returncode == 0, found_in_shards.stderr[-3000:]
+    assert [(r["source"], round(r["score"], 4)) for r in json.loads(found_in_shards.stdout)] == [
+        (r["source"], round(r["score"], 4)) for r in rows
+    ]
+
     folder = tmp_path / "labelled"
     for colour in COLOURS:
         (folder / colour).mkdir(parents=True)
