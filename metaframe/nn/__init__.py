@@ -14,6 +14,7 @@ from metaframe.nn.revin import RevIN
 from metaframe.nn.revin import undo_revin
 from metaframe.nn.series_patches import SeriesPatchTokenizer
 from metaframe.nn.sinusoidal import sinusoidal_positions
+from metaframe.nn.tracing import exporting
 
 __all__ = [
     "FittablePatchEmbed2d",
@@ -25,6 +26,7 @@ __all__ = [
     "RevIN",
     "SeriesPatchTokenizer",
     "check_min_length",
+    "exporting",
     "extract_patches",
     "patch_counts",
     "sinusoidal_positions",

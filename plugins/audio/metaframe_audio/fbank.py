@@ -20,6 +20,8 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
+from metaframe.nn.tracing import exporting
+
 MILLISECONDS_TO_SECONDS = 0.001
 EPSILON = float(torch.finfo(torch.float32).eps)  # Kaldi's log floor: log(eps) = -15.9424
 WINDOW_TYPES = ("hamming", "hanning", "povey", "rectangular", "blackman")
@@ -251,7 +253,7 @@ def kaldi_fbank_batch(
         lengths = torch.as_tensor(lengths, device=device).long()
         if lengths.shape != (batch,):
             raise ValueError(f"lengths must be [batch] = [{batch}], got shape {tuple(lengths.shape)}")
-    if torch.compiler.is_exporting():  # checks on the lengths' values cannot be held by a graph: collate made them
+    if exporting():  # checks on the lengths' values cannot be held by a graph: collate made them
         if min_duration > 0.0:
             raise ValueError(f"min_duration={min_duration} cannot be exported: it returns no frames depending on the "
                              "lengths' values; export with min_duration=0")

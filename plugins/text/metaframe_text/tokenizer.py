@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from metaframe.nn.tracing import exporting
 from metaframe.tokens import TokenBatch
 
 from .collate import TextBatch
@@ -78,7 +79,7 @@ class TextTokenizer(nn.Module):
             )
         device = self.token_embed.weight.device
         ids, mask = ids.to(device), mask.to(device)
-        if not torch.compiler.is_exporting():  # a check on the ids' values: a graph cannot hold it (collate made them)
+        if not exporting():  # a check on the ids' values: a graph cannot hold it (collate made them)
             real = ids[mask]
             if real.numel() and (int(real.min()) < 0 or int(real.max()) >= self.vocab_size):
                 raise ValueError(f"token ids must lie in [0, {self.vocab_size}), found {int(real.min())}..{int(real.max())}")
