@@ -24,6 +24,7 @@ from metaframe.modality import Modality
 from metaframe.retrieval import retrieval_metrics
 
 from .data import Example
+from .shards import read_source  # the one reading route: files, values, shard members, in-cell bytes
 
 KS = (1, 5, 10)
 
@@ -88,7 +89,7 @@ class PairedDataset(torch.utils.data.Dataset):
         ex = self.examples[index]
         if not ex.needs_read:
             return dict(ex.inputs)
-        return {m: self.modalities[m].read(v, **self.reader_options.get(m, {})) for m, v in ex.inputs.items()}
+        return {m: read_source(self.modalities[m], v, self.reader_options.get(m, {})) for m, v in ex.inputs.items()}
 
     def __getitem__(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
         return self.read_inputs(index), {}
