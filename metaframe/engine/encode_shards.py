@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ def fingerprint(prepared: Any, plan: Plan, member: str | None) -> dict[str, Any]
     from .encoding import source_name
 
     if plan.tars:
-        listing = [f"{t}\t{Path(t).stat().st_size}" for t in plan.tars]
+        listing = [f"{t}\t{_file_state(t)}" for t in plan.tars]
     else:
         listing = [_listed(f, source_name(f)) for f in plan.files]
     weights = hashlib.sha256()
@@ -128,12 +129,21 @@ def fingerprint(prepared: Any, plan: Plan, member: str | None) -> dict[str, Any]
     }
 
 
+def _file_state(path: Any) -> str:
+    """A file's size and modification time: a file rewritten between a kill and a resume makes
+    another encode (its rows would otherwise mix old and new embeddings)."""
+    st = os.stat(path)
+    return f"{st.st_size}\t{st.st_mtime_ns}"
+
+
 def _listed(source: Any, name: str) -> str:
-    """A file by its name; a manifest's cell by its row and its value too, so that an edited
-    manifest (other paths or texts in the same rows) is another encode, not a resume."""
+    """A file by its name, size and modification time; a manifest's cell by its row and its value
+    too, so that an edited manifest (other paths or texts in the same rows) is another encode."""
     from .manifests import ManifestCell
 
     if not isinstance(source, ManifestCell):
+        if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
+            return f"{name}\t{_file_state(source)}"
         return name
     value = source.source
     if isinstance(value, np.ndarray):

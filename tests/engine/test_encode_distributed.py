@@ -173,6 +173,16 @@ def test_resuming_with_another_model_or_other_inputs_is_refused(series: Path, tm
         _encode_in_process([series], out, shard_size=4)
 
 
+def test_an_input_rewritten_before_the_resume_is_refused(tmp_path: Path) -> None:
+    """Same names, other contents: a resume would mix old and new embeddings, so it is another encode."""
+    own = write_series(tmp_path / "series", n=6)
+    out = tmp_path / "emb"
+    _encode_in_process([own], out, shard_size=4)
+    np.save(own / "s002.npy", np.ones((7, 1), dtype=np.float32))  # rewritten in place
+    with pytest.raises(metaframe.ConfigError, match="inputs_sha256"):
+        _encode_in_process([own], out, shard_size=4)
+
+
 def test_finalize_on_its_own_and_a_single_file_under_torchrun_is_refused(
     series: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
