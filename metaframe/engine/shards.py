@@ -175,7 +175,18 @@ def _report(error: ReadError, on_skip: Callable[[ReadError], None] | None) -> No
     if on_skip is not None:
         on_skip(error)
     else:
-        warnings.warn(f"skipped: {error}", ShardSkipWarning, stacklevel=3)
+        warnings.warn(f"skipped: {error}", ShardSkipWarning, stacklevel=4)  # the reader's caller
+
+
+def _broken_tar(
+    shard: str, last_key: str | None, exc: BaseException, skip_errors: bool, on_skip: Callable[[ReadError], None] | None
+) -> None:
+    """A tar that broke while read (streamed or indexed): a ReadError naming shard and key, or reported under skip_errors."""
+    where = f"at key {last_key!r}" if last_key is not None else "before its first sample"
+    error = ReadError(shard, f"corrupt or truncated tar {where}: {' '.join(str(exc).split())}")
+    if not skip_errors:
+        raise error from None
+    _report(error, on_skip)
 
 
 def iter_shard_samples(
@@ -208,11 +219,7 @@ def _one_shard(shard: str, skip_errors: bool, on_skip: Callable[[ReadError], Non
                 current.members[ext] = data
             _check_end(shard, tar.offset)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        where = f"at key {last_key!r}" if last_key is not None else "before its first sample"
-        error = ReadError(shard, f"corrupt or truncated tar {where}: {' '.join(str(exc).split())}")
-        if not skip_errors:
-            raise error from None
-        _report(error, on_skip)
+        _broken_tar(shard, last_key, exc, skip_errors, on_skip)
         return  # the sample being read when the tar broke is incomplete: left out
     if current is not None:
         yield current
@@ -296,11 +303,7 @@ def index_shard(shard: str, *, skip_errors: bool = False, on_skip: Callable[[Rea
         if end > os.path.getsize(shard):
             raise EOFError("the last member is truncated")
     except (tarfile.TarError, EOFError, OSError) as exc:
-        where = f"at key {last_key!r}" if last_key is not None else "before its first sample"
-        error = ReadError(shard, f"corrupt or truncated tar {where}: {' '.join(str(exc).split())}")
-        if not skip_errors:
-            raise error from None
-        _report(error, on_skip)
+        _broken_tar(shard, last_key, exc, skip_errors, on_skip)
         if samples and last_key == samples[-1].key:
             samples.pop()  # the sample being read when the tar broke may be incomplete
         size = os.path.getsize(shard)
