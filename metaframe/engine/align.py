@@ -24,7 +24,7 @@ from metaframe.modality import Modality
 from metaframe.retrieval import retrieval_metrics
 
 from .data import Example
-from .shards import read_source  # the one reading route: files, values, shard members, in-cell bytes
+from .loader import ExampleDataset
 
 KS = (1, 5, 10)
 
@@ -74,27 +74,6 @@ def paired_examples(examples: list[Example], config: Any, what: str, required: b
     return kept
 
 
-class PairedDataset(torch.utils.data.Dataset):
-    """Reads the modalities each example has (``(inputs, {})``: an align run has no targets)."""
-
-    def __init__(self, examples: Sequence[Example], modalities: dict[str, Modality], reader_options: dict[str, dict[str, Any]]) -> None:
-        self.examples = list(examples)
-        self.modalities = modalities
-        self.reader_options = reader_options
-
-    def __len__(self) -> int:
-        return len(self.examples)
-
-    def read_inputs(self, index: int) -> dict[str, Any]:
-        ex = self.examples[index]
-        if not ex.needs_read:
-            return dict(ex.inputs)
-        return {m: read_source(self.modalities[m], v, self.reader_options.get(m, {})) for m, v in ex.inputs.items()}
-
-    def __getitem__(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        return self.read_inputs(index), {}
-
-
 class PairedCollator:
     """Per modality the collate of the rows that have it; ``targets`` are the presence masks ``[B]``."""
 
@@ -136,7 +115,7 @@ def step_loss(s: Any, inputs: dict[str, Any], present: dict[str, torch.Tensor]) 
 
 @torch.no_grad()
 def embed_examples(
-    model: Any, dataset: PairedDataset, collate: PairedCollator, indices: Sequence[int], batch_size: int,
+    model: Any, dataset: ExampleDataset, collate: PairedCollator, indices: Sequence[int], batch_size: int,
     device: torch.device, num_workers: int = 0, quiet: bool = True,
 ) -> dict[str, np.ndarray]:
     """Per modality ``[len(indices), dim]`` embeddings, NaN rows where an example lacks it."""
@@ -213,7 +192,7 @@ def evaluate_align(model: Any, examples: list[Example], batch_size: int, num_wor
     cfg = model.run_info.config
     modalities = {m: get_modality(m) for m in cfg.modality_names}
     readers = {m: c.reader for m, c in cfg.modalities.items()}
-    dataset = PairedDataset(examples, modalities, readers)
+    dataset = ExampleDataset(examples, modalities, readers, {}, [])  # pairs: no targets
     dev = next(model.parameters()).device
     emb = embed_examples(model, dataset, PairedCollator(modalities), list(range(len(examples))), batch_size, dev, num_workers, quiet)
     metrics = space_metrics(emb, cfg.modality_names, cfg.align.anchor, float(model.scale().detach()))

@@ -20,7 +20,9 @@ from .shards import read_source
 
 
 class ExampleDataset(torch.utils.data.Dataset):
-    """Reads one example's inputs with each modality's reader and encodes its targets."""
+    """Reads one example's inputs with each modality's reader and encodes its targets. An example
+    may lack a modality (an align run's row pairs whatever it has); with no targets, the second
+    item is ``{}``."""
 
     def __init__(
         self,
@@ -43,7 +45,10 @@ class ExampleDataset(torch.utils.data.Dataset):
         ex = self.examples[index]
         if not ex.needs_read:
             return dict(ex.inputs)
-        return {m: read_source(mod, ex.inputs[m], self.reader_options.get(m, {})) for m, mod in self.modalities.items()}
+        return {
+            m: read_source(mod, ex.inputs[m], self.reader_options.get(m, {}))
+            for m, mod in self.modalities.items() if m in ex.inputs
+        }
 
     def __getitem__(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
         ex = self.examples[index]

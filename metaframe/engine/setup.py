@@ -122,11 +122,11 @@ def _build_model(s: Session, encoder: torch.nn.Module | None, facts: ckpt_io.Run
 
 def _build_data(s: Session) -> None:
     if s.cfg.align is not None:  # pairs: each row's modalities, no targets (metaframe.engine.align)
-        from .align import PairedCollator, PairedDataset
+        from .align import PairedCollator
 
-        readers = _reader_options(s.cfg)
-        s.train_set = PairedDataset(s.train_examples, s.modalities, readers)  # type: ignore[assignment]
-        s.val_set = PairedDataset(s.val_examples, s.modalities, readers)  # type: ignore[assignment]
+        readers = _reader_options(s.cfg)  # an example reads the modalities it has; no targets
+        s.train_set = ExampleDataset(s.train_examples, s.modalities, readers, {}, [])
+        s.val_set = ExampleDataset(s.val_examples, s.modalities, readers, {}, [])
         s.collate = PairedCollator(s.modalities)  # type: ignore[assignment]
         return
     targets = [h.target for h in s.cfg.heads.values()]
